@@ -1,0 +1,86 @@
+"""Static checks of the committed notebooks (nbval, run by the same `pytest`, re-executes them).
+
+nbval only compares cells that have outputs recorded, so these tests make sure every chapter was
+executed top to bottom in a fresh kernel, shows nothing of the author's machine, and has the parts
+every chapter promises (objectives, prerequisites, time, summary, at least three exercises).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+MACHINE_PATH = re.compile(r"(/work/|/root/|/home/[a-z]|/Users/|/tmp/|site-packages|[A-Z]:\\\\)")
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 2
+
+
+def test_every_notebook_is_in_the_table_of_contents():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.stem}" in files, f"{path.name} is missing from _toc.yml"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_executed_top_to_bottom_in_a_fresh_kernel(path):
+    counts = [c.get("execution_count") for c in _cells(path)
+              if c["cell_type"] == "code" and _source(c).strip()]
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name}: execution counts {counts} are not 1..n; run scripts/execute_notebooks.py"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_outputs_show_no_machine_details(path):
+    for i, cell in enumerate(_cells(path)):
+        if cell["cell_type"] == "code":
+            match = MACHINE_PATH.search(json.dumps(cell["outputs"]))
+            assert match is None, f"{path.name} cell {i} shows {match.group(0)!r}"
+            errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+            tags = cell.get("metadata", {}).get("tags", [])
+            assert not errors or "raises-exception" in tags, f"{path.name} cell {i} has an error"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_has_the_promised_parts(path):
+    markdown = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "markdown")
+    for heading in ("objectives", "prerequisites", "time", "summary", "exercises"):
+        assert re.search(heading, markdown, re.IGNORECASE), f"{path.name}: no '{heading}'"
+    exercises = re.findall(r"^:::+\{exercise\}|^```+\{exercise\}", markdown, re.MULTILINE)
+    solutions = re.findall(r"^:::+\{solution(?:-start)?\}|^```+\{solution(?:-start)?\}",
+                           markdown, re.MULTILINE)
+    assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises, expected at least 3"
+    assert len(solutions) >= len(exercises), f"{path.name}: an exercise has no solution"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_asserts_its_claims(path):
+    code = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "code")
+    assert len(re.findall(r"^\s*assert ", code, re.MULTILINE)) >= 3, f"{path.name}: too few asserts"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_ignored_outputs_are_few(path):
+    code_cells = [c for c in _cells(path) if c["cell_type"] == "code"]
+    ignored = [c for c in code_cells if "NBVAL_IGNORE_OUTPUT" in _source(c)
+               or "nbval-ignore-output" in c.get("metadata", {}).get("tags", [])]
+    assert len(ignored) <= max(2, len(code_cells) // 5), (
+        f"{path.name}: {len(ignored)} of {len(code_cells)} cells are ignored by nbval"
+    )

@@ -1,0 +1,23 @@
+"""The package of "The Transformer, Step by Step": every piece the chapters build, written once.
+
+Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``, ``positional``,
+``layers``, ``model``, ``data``, ``training``, ``decoding``, ``rnn``, ``plotting``.
+"""
+
+from .attention import MultiHeadAttention, scaled_dot_product_attention
+from .layers import Decoder, DecoderLayer, Encoder, EncoderLayer, FeedForward
+from .masks import attention_mask, causal_mask, padding_mask
+from .model import Transformer, TransformerConfig
+from .positional import PositionalEncoding, sinusoidal_encoding
+from .runtime import get_device, set_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "scaled_dot_product_attention", "MultiHeadAttention",
+    "sinusoidal_encoding", "PositionalEncoding",
+    "FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
+    "Transformer", "TransformerConfig",
+    "padding_mask", "causal_mask", "attention_mask",
+    "set_seed", "get_device",
+]

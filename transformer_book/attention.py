@@ -1,0 +1,195 @@
+"""Scaled dot-product attention and multi-head attention (Vaswani et al., 2017, section 3.2).
+
+Shapes are batch-first. Masks are boolean with ``True`` = "may attend", broadcastable to the
+scores' shape ``(batch, heads, q_len, k_len)``. A query with nothing to attend to gets zeros.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["scaled_dot_product_attention", "MultiHeadAttention"]
+
+
+def _check_tensor(name: str, x: object) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
+    if x.dim() < 2:
+        raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
+    return x
+
+
+def _check_mask(mask: object, scores_shape: torch.Size) -> Tensor:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must have dtype torch.bool (True = may attend), got {mask.dtype}")
+    try:
+        shape = torch.broadcast_shapes(mask.shape, scores_shape)
+    except RuntimeError:
+        shape = None
+    if shape != scores_shape:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+            f"{tuple(scores_shape)} (..., q_len, k_len)"
+        )
+    return mask
+
+
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, dropout_p: float = 0.0
+) -> tuple[Tensor, Tensor]:
+    r"""Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, returning the output and the weights.
+
+    Args:
+        q: queries ``(..., q_len, d_k)``.
+        k: keys ``(..., k_len, d_k)``.
+        v: values ``(..., k_len, d_v)``.
+        mask: optional bool, ``True`` = may attend, broadcastable to ``(..., q_len, k_len)``.
+        dropout_p: dropout probability applied to the weights (always applied when > 0, as in
+            ``torch.nn.functional.scaled_dot_product_attention``).
+
+    Returns:
+        ``(out, weights)`` with shapes ``(..., q_len, d_v)`` and ``(..., q_len, k_len)``.
+        A query whose mask row is all ``False`` gets all-zero weights and a zero output.
+
+    >>> q = torch.randn(2, 5, 8)
+    >>> out, w = scaled_dot_product_attention(q, q, q)
+    >>> out.shape, w.shape
+    (torch.Size([2, 5, 8]), torch.Size([2, 5, 5]))
+    """
+    _check_tensor("q", q)
+    _check_tensor("k", k)
+    _check_tensor("v", v)
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
+    if q.size(-1) != k.size(-1):
+        raise ValueError(
+            f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and "
+            f"k {tuple(k.shape)}"
+        )
+    if k.size(-2) != v.size(-2):
+        raise ValueError(
+            f"k and v must have the same number of positions, got k {tuple(k.shape)} and "
+            f"v {tuple(v.shape)}"
+        )
+    if not isinstance(dropout_p, (int, float)) or isinstance(dropout_p, bool):
+        raise TypeError(f"dropout_p={dropout_p!r} must be a float in [0, 1)")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p={dropout_p!r} must be in [0, 1)")
+    try:
+        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
+            f"v {tuple(v.shape)} do not broadcast"
+        ) from exc
+
+    scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(q.size(-1)))
+    if mask is not None:
+        mask = _check_mask(mask, scores.shape)
+        # The most negative finite value, not -inf: a fully masked row stays finite ...
+        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    weights = scores.softmax(dim=-1)
+    if mask is not None:
+        # ... and is then zeroed, so it contributes nothing instead of NaN.
+        weights = weights.masked_fill(~mask, 0.0)
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, p=dropout_p)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(nn.Module):
+    r"""MultiHead(Q, K, V) = Concat(head_1, ..., head_h) W^O (section 3.2.2).
+
+    Each head is ``head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)`` with ``d_k = d_model / h``.
+
+    All heads are computed in one matrix product: ``q_proj`` maps ``d_model`` to
+    ``num_heads * d_k`` at once, and the result is split into heads.
+
+    Args:
+        d_model: model width; must be divisible by ``num_heads`` (``d_k = d_model // num_heads``).
+        num_heads: number of heads ``h``.
+        dropout: dropout on the attention weights during training.
+        bias: whether the four projections have biases.
+
+    ``forward(query, key, value, mask=None, need_weights=False)`` takes ``(batch, seq, d_model)``
+    tensors and a bool mask broadcastable to ``(batch, heads, q_len, k_len)`` and returns
+    ``(out, weights)``: ``out`` is ``(batch, q_len, d_model)``, ``weights`` is
+    ``(batch, heads, q_len, k_len)`` or ``None`` unless ``need_weights=True``. Without weights
+    the fused ``torch.nn.functional.scaled_dot_product_attention`` does the work.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        for name, value in (("d_model", d_model), ("num_heads", num_heads)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int")
+        if d_model % num_heads != 0:
+            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r} must be in [0, 1)")
+        self.d_model = d_model
+        self.num_heads = num_heads
+        self.d_k = d_model // num_heads
+        self.dropout = dropout
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)  # W^Q of all heads side by side
+        self.k_proj = nn.Linear(d_model, d_model, bias=bias)  # W^K
+        self.v_proj = nn.Linear(d_model, d_model, bias=bias)  # W^V
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
+
+    def split_heads(self, x: Tensor) -> Tensor:
+        """``(batch, seq, d_model)`` -> ``(batch, heads, seq, d_k)``."""
+        batch, seq, _ = x.shape
+        return x.view(batch, seq, self.num_heads, self.d_k).transpose(1, 2)
+
+    def merge_heads(self, x: Tensor) -> Tensor:
+        """``(batch, heads, seq, d_k)`` -> ``(batch, seq, d_model)``."""
+        batch, _, seq, _ = x.shape
+        return x.transpose(1, 2).reshape(batch, seq, self.d_model)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        mask: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        for name, x in (("query", query), ("key", key), ("value", value)):
+            _check_tensor(name, x)
+            if x.dim() != 3 or x.size(-1) != self.d_model:
+                raise ValueError(
+                    f"{name} must have shape (batch, seq, d_model={self.d_model}), "
+                    f"got {tuple(x.shape)}"
+                )
+        if key.shape[:2] != value.shape[:2] or query.size(0) != key.size(0):
+            raise ValueError(
+                f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+                f"{tuple(value.shape)} must share the batch size, and key and value the length"
+            )
+        q = self.split_heads(self.q_proj(query))
+        k = self.split_heads(self.k_proj(key))
+        v = self.split_heads(self.v_proj(value))
+        dropout_p = self.dropout if self.training else 0.0
+        if need_weights:
+            out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
+        else:
+            empty = None
+            if mask is not None:
+                mask = _check_mask(mask, torch.Size((*q.shape[:-1], k.size(-2))))
+                # Fused kernels differ on rows with nothing to attend to (zeros or NaN, and NaN
+                # gradients). Let such rows attend everywhere, then zero their output below.
+                empty = ~mask.any(dim=-1, keepdim=True)
+                mask = mask | empty
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+            if empty is not None:
+                out = out.masked_fill(empty, 0.0)
+            weights = None
+        return self.out_proj(self.merge_heads(out)), weights

@@ -1,0 +1,83 @@
+"""Shared matplotlib helpers, so that every figure of the book looks the same.
+
+Importing this module selects a font with Hangul (NanumGothic, bundled by
+``koreanize-matplotlib``) so that Korean tokens render instead of empty boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import koreanize_matplotlib  # noqa: F401  (sets a Korean-capable font as a side effect)
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+__all__ = ["attention_heatmap", "plot_curves"]
+
+plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "axes.grid": False,
+                     "axes.unicode_minus": False, "image.cmap": "viridis"})
+
+
+def _to_numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=float)
+
+
+def attention_heatmap(weights, keys: Sequence[str] | None = None,
+                      queries: Sequence[str] | None = None, ax=None, title: str | None = None,
+                      cmap: str = "viridis", annotate: bool = False, colorbar: bool = True):
+    """Draw a ``(q_len, k_len)`` attention matrix: one row per query, one column per key.
+
+    ``keys`` and ``queries`` label the columns and rows with tokens. Returns the axes.
+    """
+    w = _to_numpy(weights)
+    if w.ndim != 2:
+        raise ValueError(f"weights must be a (q_len, k_len) matrix, got shape {w.shape}")
+    for name, labels, n in (("keys", keys, w.shape[1]), ("queries", queries, w.shape[0])):
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"{name} has {len(labels)} labels but weights has {n} of them")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.45 * w.shape[1] + 2, 0.45 * w.shape[0] + 1.2))
+    image = ax.imshow(w, cmap=cmap, vmin=0.0, vmax=max(1e-9, float(w.max())), aspect="auto")
+    if keys is not None:
+        ax.set_xticks(range(len(keys)), labels=list(keys), rotation=90)
+    if queries is not None:
+        ax.set_yticks(range(len(queries)), labels=list(queries))
+    if annotate:
+        for i in range(w.shape[0]):
+            for j in range(w.shape[1]):
+                ax.text(j, i, f"{w[i, j]:.2f}", ha="center", va="center",
+                        color="white" if w[i, j] < 0.6 * w.max() else "black", fontsize=8)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def plot_curves(curves: dict[str, Sequence[float]], x: Sequence[float] | None = None, ax=None,
+                xlabel: str = "step", ylabel: str = "value", title: str | None = None,
+                logx: bool = False, logy: bool = False):
+    """Plot named curves (``{"train": [...], "validation": [...]}``) on one labelled axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for label, ys in curves.items():
+        ys = _to_numpy(ys)
+        xs = np.arange(1, len(ys) + 1) if x is None else _to_numpy(x)
+        ax.plot(xs, ys, marker="o" if len(ys) <= 20 else None, label=label)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    ax.grid(True, alpha=0.3)
+    return ax

@@ -1,0 +1,87 @@
+"""Positional encoding (Vaswani et al., 2017, section 3.5).
+
+PE(pos, 2i) = sin(pos / 10000^(2i / d_model)),  PE(pos, 2i + 1) = cos(pos / 10000^(2i / d_model)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["sinusoidal_encoding", "PositionalEncoding"]
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive int")
+
+
+def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
+    """The ``(max_len, d_model)`` float32 table of sinusoidal positional encodings.
+
+    Row ``pos`` is the encoding of position ``pos``. Even columns ``2i`` hold
+    ``sin(pos * w_i)``, odd columns ``2i + 1`` hold ``cos(pos * w_i)``, with the frequency
+    ``w_i = 10000^(-2i / d_model)``. An odd ``d_model`` simply drops the last cosine. The
+    angles are computed in float64 and rounded once, so every entry is exact to float32
+    precision even for long tables (a float32 angle ``pos * w_i`` would lose ~1e-4 at pos 5000).
+
+    >>> sinusoidal_encoding(4, 6).shape
+    torch.Size([4, 6])
+    """
+    _check_positive_int("max_len", max_len)
+    _check_positive_int("d_model", d_model)
+    position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 0, 2, 4, ...
+    frequency = torch.exp(two_i * (-math.log(10000.0) / d_model))  # (ceil(d_model / 2),)
+    angle = position * frequency  # (max_len, ceil(d_model / 2))
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle[:, : d_model // 2])
+    return pe.to(torch.float32)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds the sinusoidal table to ``(batch, seq, d_model)`` inputs, then applies dropout.
+
+    Args:
+        d_model: model width (any positive int; odd widths are allowed).
+        max_len: longest sequence accepted; longer inputs raise ``ValueError``.
+        dropout: dropout probability applied to the sum (the paper uses 0.1).
+
+    The table is a (non-persistent) buffer: it follows ``.to(device)`` and ``.half()`` and is not
+    stored in checkpoints, since it is a function of the shape alone.
+
+    >>> PositionalEncoding(8, max_len=16)(torch.zeros(2, 5, 8)).shape
+    torch.Size([2, 5, 8])
+    """
+
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
+        super().__init__()
+        _check_positive_int("d_model", d_model)
+        _check_positive_int("max_len", max_len)
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r} must be a float in [0, 1)")
+        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
+        self.dropout = nn.Dropout(dropout)
+        self.d_model = d_model
+        self.max_len = max_len
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``(batch, seq, d_model)`` with ``seq <= max_len``; returns the same shape."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 3 or x.size(-1) != self.d_model:
+            raise ValueError(
+                f"x must have shape (batch, seq, d_model={self.d_model}), got {tuple(x.shape)}"
+            )
+        if x.size(1) > self.max_len:
+            raise ValueError(
+                f"x has seq={x.size(1)} positions, more than max_len={self.max_len}; "
+                f"build PositionalEncoding with max_len >= {x.size(1)}"
+            )
+        return self.dropout(x + self.pe[: x.size(1)].to(x.dtype))
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, max_len={self.max_len}"
