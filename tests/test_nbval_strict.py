@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -20,7 +18,8 @@ def _first_number_output(cells: list[dict]) -> tuple[int, int]:
         if cell["cell_type"] != "code" or "NBVAL_IGNORE_OUTPUT" in "".join(cell["source"]):
             continue
         for j, out in enumerate(cell["outputs"]):
-            text = "".join(out.get("text", "")) or "".join(out.get("data", {}).get("text/plain", ""))
+            data = out.get("data", {})
+            text = "".join(out.get("text", "")) or "".join(data.get("text/plain", ""))
             if re.search(r"\d", text):
                 return i, j
     raise AssertionError("no cell prints a number")

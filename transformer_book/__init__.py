@@ -1,7 +1,9 @@
 """The package of "The Transformer, Step by Step": every piece the chapters build, written once.
 
 Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``, ``positional``,
-``layers``, ``model``, ``data``, ``training``, ``decoding``, ``rnn``, ``plotting``.
+``layers``, ``model``, ``data``, ``training``, ``decoding``, ``rnn``, ``plotting``,
+``complexity`` (chapter 9: counting FLOPs, paths, bytes), ``sentence`` (chapter 10: pooling,
+contrastive loss, sentence encoder).
 """
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention

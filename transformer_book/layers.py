@@ -70,7 +70,7 @@ class EncoderLayer(nn.Module):
         return self.dropout2(self.feed_forward(x))
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``x``: ``(batch, seq, d_model)``; ``mask`` broadcastable to ``(batch, heads, seq, seq)``."""
+        """``x``: ``(batch, seq, d_model)``; ``mask`` broadcasts to ``(batch, heads, seq, seq)``."""
         if self.norm_first:
             x = x + self._sa(self.norm1(x), mask)
             return x + self._ff(self.norm2(x))
@@ -208,7 +208,8 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
                 "a post-LN stack has no final norm, a pre-LN stack has a LayerNorm"
             )
 
-    pairs = [(MultiHeadAttention, nn.MultiheadAttention), (EncoderLayer, nn.TransformerEncoderLayer),
+    pairs = [(MultiHeadAttention, nn.MultiheadAttention),
+             (EncoderLayer, nn.TransformerEncoderLayer),
              (DecoderLayer, nn.TransformerDecoderLayer), (Encoder, nn.TransformerEncoder),
              (Decoder, nn.TransformerDecoder)]
     if not any(isinstance(ours, a) and isinstance(theirs, b) for a, b in pairs):
@@ -225,7 +226,7 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
         bias = theirs.in_proj_bias
         biases = bias.chunk(3) if bias is not None else (None, None, None)
         for dst, w, b in zip((ours.q_proj, ours.k_proj, ours.v_proj),
-                             theirs.in_proj_weight.chunk(3), biases):
+                             theirs.in_proj_weight.chunk(3), biases, strict=True):
             copy_linear(dst, w, b)
         copy_linear(ours.out_proj, theirs.out_proj.weight, theirs.out_proj.bias)
         return
@@ -234,7 +235,7 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
             raise ValueError(
                 f"ours has {len(ours.layers)} layers but theirs has {len(theirs.layers)}"
             )
-        for dst, src in zip(ours.layers, theirs.layers):
+        for dst, src in zip(ours.layers, theirs.layers, strict=True):
             copy_torch_weights(dst, src)
         copy_norm(ours.norm, theirs.norm, "norm")
         return

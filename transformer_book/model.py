@@ -44,7 +44,9 @@ class TransformerConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive int")
         if self.d_model % self.num_heads != 0:
-            raise ValueError(f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}")
+            raise ValueError(
+                f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout={self.dropout!r} must be in [0, 1)")
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
@@ -95,7 +97,8 @@ class Transformer(nn.Module):
             raise TypeError(f"config must be a TransformerConfig, got {type(config).__name__}")
         self.config = c = config
         self.tgt_embed = nn.Embedding(c.tgt_vocab_size, c.d_model)
-        self.src_embed = self.tgt_embed if c.share_embeddings else nn.Embedding(c.src_vocab_size, c.d_model)
+        self.src_embed = (self.tgt_embed if c.share_embeddings
+                          else nn.Embedding(c.src_vocab_size, c.d_model))
         self.positional = PositionalEncoding(c.d_model, c.max_len, c.dropout)
         layer_args = (c.num_layers, c.d_model, c.num_heads, c.d_ff, c.dropout, c.norm_first)
         self.encoder = Encoder(*layer_args)
@@ -108,9 +111,15 @@ class Transformer(nn.Module):
             self.generator.weight = self.tgt_embed.weight
 
     def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str) -> Tensor:
-        if not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.dtype.is_floating_point:
-            shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
-            raise ValueError(f"{name} must be a (batch, seq) tensor of integer token ids, got {shape}")
+        if not isinstance(tokens, Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor of token ids, got {type(tokens).__name__}"
+            )
+        if tokens.dim() != 2 or tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
+            raise ValueError(
+                f"{name} must be a (batch, seq) tensor of integer token ids, got shape "
+                f"{tuple(tokens.shape)} and dtype {tokens.dtype}"
+            )
         if tokens.size(1) > self.config.max_len:
             raise ValueError(
                 f"{name} has length {tokens.size(1)}, longer than max_len={self.config.max_len}"
@@ -119,7 +128,13 @@ class Transformer(nn.Module):
 
     @staticmethod
     def _check_padding(mask: Tensor | None, tokens: Tensor, name: str) -> None:
-        if mask is not None and (mask.dtype != torch.bool or mask.shape != tokens.shape):
+        if mask is None:
+            return
+        if not isinstance(mask, Tensor):
+            raise TypeError(
+                f"{name} must be a bool torch.Tensor or None, got {type(mask).__name__}"
+            )
+        if mask.dtype != torch.bool or mask.shape != tokens.shape:
             raise ValueError(
                 f"{name} must be a bool tensor of shape {tuple(tokens.shape)} (True = real token), "
                 f"got dtype {mask.dtype} and shape {tuple(mask.shape)}"
@@ -127,8 +142,8 @@ class Transformer(nn.Module):
 
     def encode(self, src: Tensor, src_padding_mask: Tensor | None = None) -> Tensor:
         """``(batch, src_len)`` ids -> the memory ``(batch, src_len, d_model)``."""
-        self._check_padding(src_padding_mask, src, "src_padding_mask")
         x = self._embed(src, self.src_embed, "src")
+        self._check_padding(src_padding_mask, src, "src_padding_mask")
         return self.encoder(x, attention_mask(src_padding_mask))
 
     def decode(self, tgt: Tensor, memory: Tensor, src_padding_mask: Tensor | None = None,
@@ -139,12 +154,23 @@ class Transformer(nn.Module):
         With ``need_weights=True`` also returns each decoder layer's cross-attention weights,
         ``(batch, heads, tgt_len, src_len)``.
         """
+        x = self._embed(tgt, self.tgt_embed, "tgt")
         self._check_padding(tgt_padding_mask, tgt, "tgt_padding_mask")
+        d_model = self.config.d_model
+        if not isinstance(memory, Tensor) or memory.dim() != 3 or memory.size(-1) != d_model:
+            shape = tuple(memory.shape) if isinstance(memory, Tensor) else type(memory).__name__
+            raise ValueError(
+                f"memory must have shape (batch, src_len, d_model={d_model}), got {shape}"
+            )
         if tgt.size(0) != memory.size(0):
             raise ValueError(
                 f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
             )
-        x = self._embed(tgt, self.tgt_embed, "tgt")
+        if src_padding_mask is not None and src_padding_mask.shape != memory.shape[:2]:
+            raise ValueError(
+                f"src_padding_mask has shape {tuple(src_padding_mask.shape)} but the memory has "
+                f"(batch, src_len) = {tuple(memory.shape[:2])}"
+            )
         tgt_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1), device=tgt.device)
         out = self.decoder(x, memory, tgt_mask, attention_mask(src_padding_mask), need_weights)
         if need_weights:
@@ -155,5 +181,8 @@ class Transformer(nn.Module):
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
         """Teacher-forced logits ``(batch, tgt_len, tgt_vocab)``."""
         if isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.size(0) != tgt.size(0):
-            raise ValueError(f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}")
-        return self.decode(tgt, self.encode(src, src_padding_mask), src_padding_mask, tgt_padding_mask)
+            raise ValueError(
+                f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}"
+            )
+        memory = self.encode(src, src_padding_mask)
+        return self.decode(tgt, memory, src_padding_mask, tgt_padding_mask)

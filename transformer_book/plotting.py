@@ -1,7 +1,7 @@
 """Shared matplotlib helpers, so that every figure of the book looks the same.
 
-Importing this module selects a font with Hangul (NanumGothic, bundled by
-``koreanize-matplotlib``) so that Korean tokens render instead of empty boxes.
+Importing this module sets the book's figure style and a font fallback with Hangul (NanumGothic,
+bundled by ``koreanize-matplotlib``) so that Korean tokens render instead of empty boxes.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import torch
 
 __all__ = ["attention_heatmap", "plot_curves"]
 
+# DejaVu Sans first (it has every Latin and math glyph, the minus sign of log-axis ticks
+# included); Hangul falls back to NanumGothic, bundled by koreanize-matplotlib.
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "axes.grid": False,
-                     "axes.unicode_minus": False, "image.cmap": "viridis"})
+                     "font.family": ["DejaVu Sans", "NanumGothic"], "image.cmap": "viridis"})
 
 
 def _to_numpy(x) -> np.ndarray:

@@ -98,8 +98,9 @@ class StepRNN(nn.Module):
     ``n`` iterations cannot start before the previous one has finished.
 
     ``forward(x, h0=None)``: ``x`` is ``(batch, seq, input_size)``, ``h0`` is
-    ``(1, batch, hidden_size)`` (zeros if ``None``). Returns ``(output, h_n)`` with ``output``
-    ``(batch, seq, hidden_size)`` (every state ``h_1 .. h_n``) and ``h_n`` ``(1, batch, hidden_size)``.
+    ``(1, batch, hidden_size)`` (zeros if ``None``). Returns ``(output, h_n)``: ``output`` is
+    ``(batch, seq, hidden_size)`` (every state ``h_1 .. h_n``), ``h_n`` is
+    ``(1, batch, hidden_size)``.
     """
 
     def __init__(self, input_size: int, hidden_size: int):

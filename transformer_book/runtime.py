@@ -42,7 +42,9 @@ def get_device(name: str | None = None) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ValueError(f"device={name!r} is not a device name (expected cpu, cuda or mps)") from exc
+        raise ValueError(
+            f"device={name!r} is not a device name (expected cpu, cuda or mps)"
+        ) from exc
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),

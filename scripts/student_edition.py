@@ -1,0 +1,319 @@
+"""Write the student edition of the chapters: coding exercises stubbed, solutions removed.
+
+    python scripts/student_edition.py                       # -> _build/student/notebooks/*.ipynb
+    python scripts/student_edition.py --out /tmp/handout    # elsewhere
+    python scripts/student_edition.py --html                # + HTML book, no solutions
+
+For every chapter in notebooks/ it writes a copy in which
+
+- each code cell tagged ``solution`` has the lines from ``# BEGIN SOLUTION`` to ``# END SOLUTION``
+  (markers included) replaced by ``raise NotImplementedError("Exercise: write your solution here")``
+  at the indentation of the ``# BEGIN SOLUTION`` line; lines outside the markers (a ``def`` line,
+  a docstring) stay, and the cell's outputs are cleared;
+- the markdown solutions are removed: ``{solution}`` blocks (colon or backtick fences), the gated
+  ``{solution-start}`` / ``{solution-end}`` pairs and any markdown cell between them;
+- the code cells tagged ``check`` stay, with their outputs cleared, so the student runs them to
+  see whether the answer is right.
+
+The output folder is also a book source of its own (the student notebooks, a copy of book/,
+``_toc.yml``, and ``_config.yml`` with sphinx-exercise's ``hide_solutions: true`` and no launch
+buttons); ``--html`` builds it (``jupyter-book build <out> -W -n --keep-going``) into
+``<out>/_build/html``: the book with every exercise and no solution. The hidden-solutions site is
+built from the student notebooks rather than with ``hide_solutions`` alone because
+sphinx-exercise 1.2.1 crashes on gated solutions when ``hide_solutions`` is on
+(executablebooks/sphinx-exercise#89) and would leave their code cells visible.
+The committed tree is never modified: the output folder must lie under _build/ or outside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "_build" / "student"
+STUB = 'raise NotImplementedError("Exercise: write your solution here")'
+SOLUTION_TAG = "solution"
+CHECK_TAG = "check"
+SETUP_TAG = "setup"
+
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION[ \t]*$")
+END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+# An opening fence of a MyST directive: ``:::{name}`` or ````` ```{name} ````` (3 or more marks).
+FENCE_OPEN = re.compile(r"^[ \t]{0,3}(?P<fence>:{3,}|`{3,})\{(?P<name>[\w-]+)\}")
+SOLUTION_DIRECTIVES = {"solution", "solution-start", "solution-end"}
+STUDENT_NOTE = (
+    "> **Student edition.** In each coding exercise, replace the line "
+    "`raise NotImplementedError(...)` with your code, then run the check cell after it: "
+    "it passes when your answer is right."
+)
+
+
+@dataclass(frozen=True)
+class CodingExercise:
+    """Where one coding exercise lives in a notebook (indices into ``nb.cells``)."""
+
+    solution: int
+    checks: tuple[int, ...]
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def stub_source(source: str) -> str:
+    """Replace each ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` block by a ``raise`` line.
+
+    The ``raise`` takes the indentation of the ``# BEGIN SOLUTION`` line; lines outside the markers
+    are kept. Raises ValueError if the markers are missing, nested or unbalanced.
+    """
+    out: list[str] = []
+    inside = False
+    blocks = 0
+    for number, line in enumerate(source.splitlines(), start=1):
+        begin, end = BEGIN.match(line), END.match(line)
+        if begin:
+            if inside:
+                raise ValueError(f"line {number}: '# BEGIN SOLUTION' inside another solution block")
+            inside = True
+            blocks += 1
+            out.append(begin.group("indent") + STUB)
+        elif end:
+            if not inside:
+                raise ValueError(f"line {number}: '# END SOLUTION' without '# BEGIN SOLUTION'")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError("'# BEGIN SOLUTION' is never closed by '# END SOLUTION'")
+    if blocks == 0:
+        raise ValueError("no '# BEGIN SOLUTION' / '# END SOLUTION' block")
+    return "\n".join(out)
+
+
+def _is_closing_fence(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def split_solution_directives(markdown: str) -> tuple[str, list[str]]:
+    """Remove every ``{solution}``, ``{solution-start}`` and ``{solution-end}`` block.
+
+    Returns the remaining text and the names of the directives removed, in order. A block runs from
+    its opening fence to the first line made only of the same fence character, at least as many
+    times (MyST's own rule), so nested fences of the other kind (code in a solution) stay inside.
+    """
+    lines = markdown.splitlines()
+    kept: list[str] = []
+    removed: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = FENCE_OPEN.match(lines[i])
+        if match and match.group("name") in SOLUTION_DIRECTIVES:
+            fence = match.group("fence")
+            j = i + 1
+            while j < len(lines) and not _is_closing_fence(lines[j], fence):
+                j += 1
+            if j == len(lines):
+                name = match.group("name")
+                raise ValueError(f"the {{{name}}} fence on line {i + 1} is not closed")
+            removed.append(match.group("name"))
+            i = j + 1
+        else:
+            kept.append(lines[i])
+            i += 1
+    return "\n".join(kept).strip("\n"), removed
+
+
+def find_coding_exercises(nb) -> list[CodingExercise]:
+    """The coding exercises of a notebook: each ``solution`` cell and the ``check`` cells after it.
+
+    The check cells are the code cells tagged ``check`` that follow the solution cell (markdown
+    cells may come between); a solution cell with no check cell is an error.
+    """
+    exercises = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or SOLUTION_TAG not in tags(cell):
+            continue
+        checks = []
+        for j in range(i + 1, len(nb.cells)):
+            after = nb.cells[j]
+            if after.cell_type != "code":
+                continue
+            if CHECK_TAG not in tags(after):
+                break
+            checks.append(j)
+        if not checks:
+            raise ValueError(f"cell {i} is tagged '{SOLUTION_TAG}' but no code cell tagged "
+                             f"'{CHECK_TAG}' follows it")
+        exercises.append(CodingExercise(solution=i, checks=tuple(checks)))
+    return exercises
+
+
+def _clear(cell) -> None:
+    cell.outputs = []
+    cell.execution_count = None
+
+
+def student_notebook(nb):
+    """Return the student edition of ``nb`` (a new notebook; ``nb`` is left unchanged)."""
+    nb = nbformat.from_dict(nb)  # a deep copy
+    find_coding_exercises(nb)  # validates solution/check pairs
+    cells = []
+    gated = False  # between {solution-start} and {solution-end}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            text, removed = split_solution_directives(cell.source)
+            for name in removed:
+                if name == "solution-start":
+                    if gated:
+                        raise ValueError(f"cell {i}: {{solution-start}} inside another one")
+                    gated = True
+                elif name == "solution-end":
+                    if not gated:
+                        raise ValueError(f"cell {i}: {{solution-end}} without {{solution-start}}")
+                    gated = False
+            if gated and not removed:
+                continue  # prose inside a gated solution is part of the solution
+            if text.strip():
+                cell.source = text
+                cells.append(cell)
+            continue
+        if cell.cell_type == "code":
+            cell_tags = tags(cell)
+            if SOLUTION_TAG in cell_tags:
+                try:
+                    cell.source = stub_source(cell.source)
+                except ValueError as error:
+                    raise ValueError(f"cell {i} (tagged '{SOLUTION_TAG}'): {error}") from None
+                _clear(cell)
+            elif gated:
+                raise ValueError(f"cell {i} is a code cell inside {{solution-start}}/"
+                                 f"{{solution-end}} but is not tagged '{SOLUTION_TAG}'")
+            elif CHECK_TAG in cell_tags:
+                _clear(cell)
+        cells.append(cell)
+    if gated:
+        raise ValueError("a {solution-start} is never closed by {solution-end}")
+    if any(SOLUTION_TAG in tags(c) for c in nb.cells):
+        title = 1 if cells and cells[0].cell_type == "markdown" else 0
+        cells.insert(title, nbformat.v4.new_markdown_cell(STUDENT_NOTE))
+    nb.cells = cells
+    return nb
+
+
+def student_config(config_path: Path = ROOT / "_config.yml") -> dict:
+    """The book's configuration for the student site.
+
+    sphinx-exercise's ``hide_solutions`` is switched on (it hides the ``{solution}`` blocks of the
+    prose pages; the notebooks have none left). The launch buttons (Colab, Binder) and the edit
+    button are dropped since they would open the chapters *with* solutions from the repository;
+    the download button stays and gives the student notebook.
+    """
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config.pop("launch_buttons", None)
+    config.setdefault("html", {})["use_edit_page_button"] = False
+    sphinx = config.setdefault("sphinx", {})
+    sphinx.setdefault("config", {})["hide_solutions"] = True
+    return config
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an output folder that could overwrite the committed tree."""
+    root = ROOT.resolve()
+    if out == root or out in root.parents:
+        raise ValueError(f"--out={out} would overwrite the book; choose a folder outside it")
+    if root in out.parents and (root / "_build") not in (out, *out.parents):
+        raise ValueError(f"--out={out} lies inside the committed tree; use _build/... or a "
+                         f"folder outside {root}")
+
+
+def write_student_edition(out: Path, notebooks: list[Path] | None = None,
+                          ) -> list[tuple[Path, int]]:
+    """Write the student edition to ``out``; return ``(path, coding exercises)`` per notebook.
+
+    ``out/notebooks/`` gets the student notebooks. With the default (every chapter), ``out`` also
+    becomes a book source of its own, ready for ``jupyter-book build <out>``: ``_config.yml``
+    (:func:`student_config`), ``_toc.yml`` and a copy of ``book/``.
+    """
+    out = out.resolve()
+    _check_out(out)
+    whole_book = notebooks is None
+    if whole_book:
+        notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    students = []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        try:
+            students.append((path.name, student_notebook(nb), len(find_coding_exercises(nb))))
+        except ValueError as error:
+            raise ValueError(f"{path.name}: {error}") from None
+    target = out / "notebooks"
+    if whole_book and target.exists():
+        shutil.rmtree(target)  # drop chapters renamed or removed since the last run
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, student, count in students:
+        nbformat.write(student, target / name)
+        written.append((target / name, count))
+    if whole_book:
+        header = "# Generated by scripts/student_edition.py from _config.yml: do not edit.\n"
+        text = yaml.safe_dump(student_config(), sort_keys=False, allow_unicode=True)
+        (out / "_config.yml").write_text(header + text, encoding="utf-8")
+        shutil.copy2(ROOT / "_toc.yml", out / "_toc.yml")
+        if (out / "book").exists():
+            shutil.rmtree(out / "book")
+        shutil.copytree(ROOT / "book", out / "book")
+    return written
+
+
+def build_html(out: Path) -> int:
+    """Build the student book at ``out`` into ``out/_build/html``; return the exit code."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    command = [str(exe) if exe.exists() else "jupyter-book", "build", str(out),
+               "-W", "-n", "--keep-going"]
+    print("$", " ".join(command), flush=True)
+    return subprocess.call(command, cwd=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="only these chapters, notebooks only (default: the whole book)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="output folder (default: _build/student)")
+    parser.add_argument("--html", action="store_true",
+                        help="also build the student HTML book (solutions hidden)")
+    args = parser.parse_args(argv)
+    if args.html and args.notebooks:
+        parser.error("--html builds the whole book: give no notebook")
+    for path in args.notebooks:
+        if not path.exists():
+            parser.error(f"{path} does not exist")
+    out = args.out.resolve()
+    try:
+        written = write_student_edition(out, args.notebooks or None)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for dest, count in written:
+        print(f"{dest.relative_to(out)}: {count} coding exercise(s) stubbed")
+    print(f"student notebooks in {out / 'notebooks'}")
+    if args.html:
+        code = build_html(out)
+        if code == 0:
+            print(f"student book (no solutions) in {out / '_build' / 'html'}")
+        return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

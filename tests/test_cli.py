@@ -1,0 +1,89 @@
+"""The two command-line tools, run as a user would (subprocess), on a tiny run of a few seconds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True,
+                          input=stdin, env=ENV, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model.pt"
+    result = run("transformer_book.train", "--task", "dates-iso", "--preset", "tiny",
+                 "--device", "cpu", "--epochs", "1", "--train-size", "256", "--val-size", "32",
+                 "--test-size", "32", "--warmup", "10", "--no-progress", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "epoch  1/1" in result.stdout and "test exact match" in result.stdout
+    return out
+
+
+def test_help():
+    for module in ("transformer_book.train", "transformer_book.translate"):
+        result = run(module, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_translate_prints_one_line_per_input(checkpoint):
+    result = run("transformer_book.translate", str(checkpoint), "24 Nov 2026", "11/24/26")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+    result = run("transformer_book.translate", str(checkpoint), "-", "--beam", "3",
+                 stdin="24 Nov 2026\nTuesday, 24 November 2026\n")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2
+
+
+def test_resume_continues_to_more_epochs(checkpoint, tmp_path):
+    out = tmp_path / "again.pt"
+    out.write_bytes(checkpoint.read_bytes())
+    result = run("transformer_book.train", "--task", "dates-iso", "--preset", "tiny",
+                 "--device", "cpu", "--epochs", "2", "--train-size", "256", "--val-size", "32",
+                 "--test-size", "32", "--warmup", "10", "--no-progress", "--resume",
+                 "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "resuming from" in result.stdout and "epoch  2/2" in result.stdout
+    assert "epoch  1/2" not in result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fragment in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_checkpoint(tmp_path):
+    result = run("transformer_book.translate", str(tmp_path / "nope.pt"), "24 Nov 2026")
+    one_line_error(result, "does not exist")
+
+
+def test_corrupt_checkpoint(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00garbage" * 100)
+    one_line_error(run("transformer_book.translate", str(bad), "24 Nov 2026"),
+                   "not a readable checkpoint")
+
+
+def test_unknown_characters(checkpoint):
+    result = run("transformer_book.translate", str(checkpoint), "24 Nov 2026", "24 déc 2026")
+    one_line_error(result, "does not know: 'é'")
+
+
+def test_bad_arguments_exit_with_2(checkpoint):
+    result = run("transformer_book.translate", str(checkpoint), "24 Nov 2026", "--beam", "0")
+    one_line_error(result, "--beam=0")
+    result = run("transformer_book.train", "--task", "nope")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    result = run("transformer_book.train", "--device", "cuda-nope", "--epochs", "1")
+    one_line_error(result, "device=")

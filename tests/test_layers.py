@@ -1,0 +1,209 @@
+"""Tests of transformer_book.layers: the feed-forward network, the encoder and decoder layers and
+stacks, checked against torch.nn's built-ins with copied weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from transformer_book import (
+    Decoder,
+    DecoderLayer,
+    Encoder,
+    EncoderLayer,
+    FeedForward,
+    attention_mask,
+    causal_mask,
+)
+from transformer_book.layers import copy_torch_weights
+
+D_MODEL, HEADS, D_FF = 16, 4, 32
+ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def _inputs():
+    x = torch.randn(3, 6, D_MODEL)
+    memory = torch.randn(3, 5, D_MODEL)
+    src_pad = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    return x, memory, src_pad
+
+
+# --- FeedForward -----------------------------------------------------------------------------
+
+def test_feed_forward_is_the_papers_formula():
+    ff = FeedForward(D_MODEL, D_FF)
+    x = torch.randn(2, 5, D_MODEL)
+    w1, b1 = ff.linear1.weight, ff.linear1.bias
+    w2, b2 = ff.linear2.weight, ff.linear2.bias
+    expected = torch.clamp(x @ w1.T + b1, min=0) @ w2.T + b2
+    torch.testing.assert_close(ff(x), expected)
+    assert sum(p.numel() for p in ff.parameters()) == 2 * D_MODEL * D_FF + D_FF + D_MODEL
+
+
+def test_feed_forward_is_position_wise():
+    ff = FeedForward(D_MODEL, D_FF)
+    x = torch.randn(2, 7, D_MODEL)
+    perm = torch.randperm(7)
+    torch.testing.assert_close(ff(x)[:, perm], ff(x[:, perm]))
+    torch.testing.assert_close(ff(x)[:, 3], ff(x[:, 3]))
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    (dict(d_model=0, d_ff=8), "d_model=0"),
+    (dict(d_model=8, d_ff=-1), "d_ff=-1"),
+    (dict(d_model=8, d_ff=8, dropout=1.0), "dropout=1.0"),
+])
+def test_feed_forward_rejects_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        FeedForward(**kwargs)
+
+
+# --- layers against torch.nn -----------------------------------------------------------------
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_matches_torch(norm_first):
+    ours = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
+                                        batch_first=True, norm_first=norm_first)
+    copy_torch_weights(ours, theirs)
+    x, _, _ = _inputs()
+    pad = torch.ones(3, 6, dtype=torch.bool)
+    pad[1, 4:] = False
+    x_ours = x.clone().requires_grad_()
+    x_theirs = x.clone().requires_grad_()
+    a = ours(x_ours, attention_mask(pad))
+    b = theirs(x_theirs, src_key_padding_mask=~pad)
+    torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
+    # Gradients agree too (at real positions, which is what a loss would use).
+    (a[pad] ** 2).sum().backward()
+    (b[pad] ** 2).sum().backward()
+    torch.testing.assert_close(x_ours.grad, x_theirs.grad, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_layer_matches_torch(norm_first):
+    ours = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    theirs = nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
+                                        batch_first=True, norm_first=norm_first)
+    copy_torch_weights(ours, theirs)
+    x, memory, src_pad = _inputs()
+    a = ours(x, memory, tgt_mask=causal_mask(6), memory_mask=attention_mask(src_pad))
+    b = theirs(x, memory, tgt_mask=~causal_mask(6), memory_key_padding_mask=~src_pad)
+    torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_stacks_match_torch(norm_first):
+    enc = Encoder(3, D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    dec = Decoder(3, D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    final = (lambda: nn.LayerNorm(D_MODEL)) if norm_first else (lambda: None)
+    t_enc = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, 0.0, batch_first=True,
+                                   norm_first=norm_first),
+        3, norm=final(), enable_nested_tensor=False)
+    t_dec = nn.TransformerDecoder(
+        nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, 0.0, batch_first=True,
+                                   norm_first=norm_first), 3, norm=final())
+    if norm_first:  # give the final norms non-trivial weights so copying them is tested
+        for norm in (t_enc.norm, t_dec.norm):
+            nn.init.normal_(norm.weight)
+            nn.init.normal_(norm.bias)
+    copy_torch_weights(enc, t_enc)
+    copy_torch_weights(dec, t_dec)
+    _, src, src_pad = _inputs()
+    tgt = torch.randn(3, 4, D_MODEL)
+    memory = enc(src, attention_mask(src_pad))
+    t_memory = t_enc(src, src_key_padding_mask=~src_pad)
+    torch.testing.assert_close(memory[src_pad], t_memory[src_pad], atol=ATOL, rtol=0)
+    out = dec(tgt, memory, causal_mask(4), attention_mask(src_pad))
+    t_out = t_dec(tgt, t_memory, tgt_mask=~causal_mask(4), memory_key_padding_mask=~src_pad)
+    torch.testing.assert_close(out, t_out, atol=ATOL, rtol=0)
+
+
+def test_stacks_end_with_a_norm_only_in_pre_ln():
+    assert isinstance(Encoder(2, D_MODEL, HEADS, D_FF).norm, nn.Identity)
+    assert isinstance(Decoder(2, D_MODEL, HEADS, D_FF).norm, nn.Identity)
+    assert isinstance(Encoder(2, D_MODEL, HEADS, D_FF, norm_first=True).norm, nn.LayerNorm)
+    assert isinstance(Decoder(2, D_MODEL, HEADS, D_FF, norm_first=True).norm, nn.LayerNorm)
+
+
+def test_post_ln_layer_outputs_are_normalised():
+    layer = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0)
+    out = layer(10 * torch.randn(2, 5, D_MODEL))
+    torch.testing.assert_close(out.mean(-1), torch.zeros(2, 5), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.var(-1, unbiased=False), torch.ones(2, 5), atol=1e-3, rtol=0)
+
+
+# --- behaviour ---------------------------------------------------------------------------------
+
+def test_decoder_layer_is_causal_and_ignores_padded_memory():
+    layer = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0)
+    x, memory, src_pad = _inputs()
+    mask = attention_mask(src_pad)
+    out = layer(x, memory, causal_mask(6), mask)
+    x2 = x.clone()
+    x2[:, 4:] = torch.randn(3, 2, D_MODEL)  # change the last two target positions
+    memory2 = memory.masked_fill(~src_pad[..., None], 123.0)  # change padded memory rows
+    out2 = layer(x2, memory2, causal_mask(6), mask)
+    torch.testing.assert_close(out[:, :4], out2[:, :4], atol=1e-6, rtol=0)
+    assert not torch.allclose(out[:, 4:], out2[:, 4:])
+
+
+def test_cross_attention_weights():
+    dec = Decoder(2, D_MODEL, HEADS, D_FF, dropout=0.0)
+    x, memory, src_pad = _inputs()
+    out, weights = dec(x, memory, causal_mask(6), attention_mask(src_pad), need_weights=True)
+    assert out.shape == x.shape and len(weights) == 2
+    for w in weights:
+        assert w.shape == (3, HEADS, 6, 5)
+        torch.testing.assert_close(w.sum(-1), torch.ones(3, HEADS, 6))
+        assert (w.masked_select(~src_pad[:, None, None, :]) == 0).all()
+    torch.testing.assert_close(out, dec(x, memory, causal_mask(6), attention_mask(src_pad)))
+
+
+def test_dropout_only_in_training():
+    layer = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.5)
+    x = torch.randn(2, 5, D_MODEL)
+    assert not torch.allclose(layer(x), layer(x))  # training: two different dropout masks
+    layer.eval()
+    torch.testing.assert_close(layer(x), layer(x))
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_float64_and_gradients(norm_first):
+    enc = Encoder(2, D_MODEL, HEADS, D_FF, norm_first=norm_first).double()
+    x = torch.randn(2, 5, D_MODEL, dtype=torch.float64, requires_grad=True)
+    out = enc(x)
+    assert out.dtype == torch.float64
+    out.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in enc.parameters())
+
+
+def test_layers_reject_bad_arguments():
+    with pytest.raises(ValueError, match="d_model=10 is not divisible by num_heads=4"):
+        EncoderLayer(10, 4, 32)
+    with pytest.raises(ValueError, match="num_layers=0"):
+        Encoder(0, D_MODEL, HEADS, D_FF)
+    with pytest.raises(ValueError, match="num_layers=-2"):
+        Decoder(-2, D_MODEL, HEADS, D_FF)
+
+
+def test_copy_torch_weights_rejects_mismatches():
+    with pytest.raises(TypeError, match="cannot copy"):
+        copy_torch_weights(EncoderLayer(D_MODEL, HEADS, D_FF),
+                           nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, batch_first=True))
+    with pytest.raises(ValueError, match="norm_first"):
+        copy_torch_weights(EncoderLayer(D_MODEL, HEADS, D_FF, norm_first=True),
+                           nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, batch_first=True))
+    # nn.Transformer's post-LN stacks end with a LayerNorm that the paper's do not have.
+    t_enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF,
+                                                             batch_first=True),
+                                  2, norm=nn.LayerNorm(D_MODEL), enable_nested_tensor=False)
+    with pytest.raises(ValueError, match="final norm"):
+        copy_torch_weights(Encoder(2, D_MODEL, HEADS, D_FF), t_enc)

@@ -1,0 +1,323 @@
+"""The student edition (scripts/student_edition.py) and the coding exercises of every chapter.
+
+For every coding exercise of every chapter, the check cell(s) must FAIL after the student's stub
+and PASS after the solution. To stay fast, a case runs only the cells it needs (the rule chapter
+authors follow, see book/instructor_guide.md): the chapter's first code cell (imports, seed,
+device), the earlier code cells that define the names the solution and checks use (found from
+the code, transitively), any code cell tagged ``setup`` before the solution, then the solution
+cell (stubbed or not) and its check cells. All cases run in ONE kernel, with ``%reset -f``
+between cases, so each case starts from an empty namespace while imported modules stay loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+_spec = importlib.util.spec_from_file_location("student_edition",
+                                               ROOT / "scripts" / "student_edition.py")
+se = importlib.util.module_from_spec(_spec)
+sys.modules["student_edition"] = se
+_spec.loader.exec_module(se)
+
+RESET = 'get_ipython().run_line_magic("reset", "-f")'
+
+
+def code(source: str, *tags: str):
+    cell = nbformat.v4.new_code_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="old output\n")]
+    cell.execution_count = 7
+    return cell
+
+
+def md(source: str):
+    return nbformat.v4.new_markdown_cell(source)
+
+
+def toy_chapter(good: bool = True):
+    """A small chapter in the book's exercise format (a `good` one, or one whose check is weak)."""
+    check = "assert double(3) + OFFSET == 6" if good else "assert True  # checks nothing"
+    return nbformat.v4.new_notebook(cells=[
+        md("# Toy chapter\n\nIntro."),
+        code("import math\nFACTOR = 2"),
+        code("TABLE = [1, 2, 3]", "setup"),
+        code("BASE = 0"),
+        code("raise RuntimeError('the exercise never needs this cell')"),
+        code("OFFSET = BASE + 0"),
+        md(":::{exercise}\n:label: toy-concept\nWhy?\n:::\n\n:::{solution} toy-concept\n"
+           ":class: dropdown\nBecause.\n\n```python\nprint('code in a solution')\n```\n:::"),
+        md(":::{exercise}\n:label: toy-code\nWrite `double`.\n:::"),
+        md("```{solution-start} toy-code\n:class: dropdown\n```"),
+        code('def double(x):\n    """Twice x."""\n    # BEGIN SOLUTION\n    y = FACTOR * x\n'
+             "    return y\n    # END SOLUTION", "solution"),
+        md("```{solution-end}\n```"),
+        code(check + "\nassert TABLE[0] == 1", "check"),
+        md("## Summary\n\nNext chapter."),
+    ])
+
+
+# --- the conversion ----------------------------------------------------------------------------
+
+def test_stub_keeps_lines_outside_markers_at_the_same_indentation():
+    source = ("def f(x):\n    '''Doc.'''\n    # BEGIN SOLUTION\n    return x\n"
+              "    # END SOLUTION\nz = 1")
+    assert se.stub_source(source) == (
+        "def f(x):\n    '''Doc.'''\n    " + se.STUB + "\nz = 1")
+    top = "# BEGIN SOLUTION\nanswer = 42\n# END SOLUTION"
+    assert se.stub_source(top) == se.STUB
+    two = "a = 1  # BEGIN SOLUTION is not a marker\n" + top + "\n" + top
+    assert se.stub_source(two).splitlines()[1:] == [se.STUB, se.STUB]
+
+
+@pytest.mark.parametrize("bad", ["x = 1", "# BEGIN SOLUTION\nx = 1",
+                                 "# END SOLUTION", "# BEGIN SOLUTION\n# BEGIN SOLUTION"])
+def test_stub_rejects_missing_or_unbalanced_markers(bad):
+    with pytest.raises(ValueError, match="SOLUTION"):
+        se.stub_source(bad)
+
+
+def test_solution_directives_are_removed_with_nested_code():
+    text, removed = se.split_solution_directives(toy_chapter().cells[6].source)
+    assert removed == ["solution"]
+    assert text == ":::{exercise}\n:label: toy-concept\nWhy?\n:::"
+    text, removed = se.split_solution_directives(
+        "````{solution} x\n```python\nprint(1)\n```\n````\nafter")
+    assert (text, removed) == ("after", ["solution"])
+    with pytest.raises(ValueError, match="not closed"):
+        se.split_solution_directives(":::{solution} x\nno end")
+
+
+def test_student_notebook_stubs_clears_and_removes_solutions():
+    teacher = toy_chapter()
+    before = json.dumps(teacher)
+    student = se.student_notebook(teacher)
+    assert json.dumps(teacher) == before, "the input notebook must not change"
+    sources = [c.source for c in student.cells]
+    text = "\n".join(sources)
+    assert "{solution" not in text and "Because." not in text and "FACTOR * x" not in text
+    assert "{exercise}" in text and "Student edition" in sources[1]
+    (solution,) = [c for c in student.cells if "solution" in se.tags(c)]
+    assert solution.source == 'def double(x):\n    """Twice x."""\n    ' + se.STUB
+    (check,) = [c for c in student.cells if "check" in se.tags(c)]
+    assert check.source.startswith("assert double(3) + OFFSET == 6")
+    for cell in (solution, check):
+        assert cell.outputs == [] and cell.execution_count is None
+    other = [c for c in student.cells if c.cell_type == "code" and not se.tags(c)]
+    assert other[0].outputs, "outputs of ordinary cells are kept"
+    nbformat.validate(student)
+
+
+def test_structure_errors_name_the_cell():
+    nb = toy_chapter()
+    del nb.cells[11]  # the check cell
+    with pytest.raises(ValueError, match="no code cell tagged 'check'"):
+        se.student_notebook(nb)
+    nb = toy_chapter()
+    nb.cells[9].metadata["tags"] = []  # a gated code cell not tagged solution
+    with pytest.raises(ValueError, match="cell 9 .* not tagged 'solution'"):
+        se.student_notebook(nb)
+
+
+def test_command_writes_student_notebooks(tmp_path):
+    source = tmp_path / "src" / "99_toy.ipynb"
+    source.parent.mkdir()
+    nbformat.write(toy_chapter(), source)
+    out = tmp_path / "student"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "student_edition.py"),
+                             str(source), "--out", str(out)],
+                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "1 coding exercise(s) stubbed" in result.stdout
+    student = nbformat.read(out / "notebooks" / "99_toy.ipynb", as_version=4)
+    assert any(se.STUB in c.source for c in student.cells)
+    assert not (out / "_config.yml").exists(), "a subset of chapters is not a book"
+
+
+def test_the_whole_edition_is_a_book_source_with_solutions_hidden(tmp_path):
+    out = tmp_path / "student"
+    written = se.write_student_edition(out)
+    assert sorted(p.name for p, _ in written) == [p.name for p in NOTEBOOKS]
+    assert (out / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
+    assert (out / "book" / "glossary.md").is_file()
+    config = yaml.safe_load((out / "_config.yml").read_text(encoding="utf-8"))
+    book = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    assert config["sphinx"]["config"].pop("hide_solutions") is True
+    assert "launch_buttons" not in config and config["html"].pop("use_edit_page_button") is False
+    book.pop("launch_buttons", None)
+    book["html"].pop("use_edit_page_button", None)
+    assert config == book, "apart from solutions and buttons, the config is _config.yml's"
+
+
+@pytest.mark.parametrize("where", [".", "notebooks", "book", ".."])
+def test_the_command_refuses_to_write_into_the_committed_tree(where):
+    with pytest.raises(ValueError, match="--out="):
+        se.write_student_edition(ROOT / where, NOTEBOOKS[:1])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_converts(path):
+    teacher = nbformat.read(path, as_version=4)
+    student = se.student_notebook(teacher)
+    text = "\n".join(c.source for c in student.cells)
+    assert "# BEGIN SOLUTION" not in text and "{solution" not in text
+    n_checks = sum(len(e.checks) for e in se.find_coding_exercises(teacher))
+    assert sum("check" in se.tags(c) for c in student.cells) == n_checks
+
+
+# --- the coding exercises run: checks fail on the stub and pass on the solution ----------------
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds, names it reads), over-approximated from its syntax tree."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    tree = ast.parse("\n".join(lines))
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):  # parameters of functions and lambdas
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+    # A name the cell binds itself is not asked of earlier cells (``x = x + 1`` is the rare
+    # exception: tag the earlier cell ``setup``).
+    return bound, read - bound - set(dir(builtins))
+
+
+def needed_cells(nb, exercise) -> list[int]:
+    """The code cells before the solution that an exercise needs, in order.
+
+    The first code cell (imports, seed, device), every cell tagged ``setup``, and every earlier
+    cell that binds a name the solution, its checks or another needed cell read (a backward slice
+    on names: cells that only mutate an object, e.g. ``model.train()``, need the ``setup`` tag).
+    """
+    before = [i for i in range(exercise.solution) if nb.cells[i].cell_type == "code"]
+    if not before:
+        return []
+    wanted, defined = set(), set()
+    for i in (exercise.solution, *exercise.checks):
+        bound, read = _names(nb.cells[i].source)
+        wanted |= read - defined
+        defined |= bound
+    chosen = []
+    for i in reversed(before):
+        bound, read = _names(nb.cells[i].source)
+        if i == before[0] or "setup" in se.tags(nb.cells[i]) or bound & wanted:
+            chosen.append(i)
+            wanted = (wanted - bound) | read
+    return sorted(chosen)
+
+
+def test_needed_cells_follow_the_names_transitively():
+    nb = toy_chapter()
+    (exercise,) = se.find_coding_exercises(nb)
+    # imports, the `setup` cell, the cell binding OFFSET and the one binding BASE, which it reads
+    assert needed_cells(nb, exercise) == [1, 2, 3, 5]
+    nb.cells[4].metadata["tags"] = ["setup"]
+    assert needed_cells(nb, exercise) == [1, 2, 3, 4, 5]
+
+
+def test_names_read_exclude_parameters_locals_and_builtins():
+    bound, read = _names("%matplotlib inline\nimport numpy as np\n"
+                         "def f(target, *, eps=EPS):\n    y = np.log(target) + g(lambda k: k)\n"
+                         "    return len([i for i in y])")
+    assert bound == {"np", "f", "target", "eps", "y", "k", "i"}
+    assert read == {"EPS", "g"}
+
+
+def exercise_cases(name: str, nb) -> list[dict]:
+    """Two cases (stub, solution) per coding exercise, each a list of code sources to run."""
+    cases = []
+    for number, exercise in enumerate(se.find_coding_exercises(nb), start=1):
+        context = [nb.cells[i].source for i in needed_cells(nb, exercise)]
+        solution = nb.cells[exercise.solution].source
+        checks = [nb.cells[j].source for j in exercise.checks]
+        for edition, body in (("stub", se.stub_source(solution)), ("solution", solution)):
+            cases.append({"name": name, "exercise": number, "edition": edition,
+                          "cells": [*context, body, *checks], "n_checks": len(checks)})
+    return cases
+
+
+def chapter_cases() -> dict[str, list[dict]]:
+    cases = {path.stem: exercise_cases(path.stem, nbformat.read(path, as_version=4))
+             for path in NOTEBOOKS}
+    cases["toy_good"] = exercise_cases("toy_good", toy_chapter(good=True))
+    cases["toy_weak"] = exercise_cases("toy_weak", toy_chapter(good=False))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def executed() -> dict[str, list[dict]]:
+    """Run every case in one kernel; attach to each case the error (ename) of each cell, or None."""
+    cases = chapter_cases()
+    cells, where = [], []
+    for case in (c for group in cases.values() for c in group):
+        cells.append(nbformat.v4.new_code_cell(RESET))
+        for source in case["cells"]:
+            where.append((case, len(cells)))
+            cells.append(nbformat.v4.new_code_cell(source))
+        case["errors"] = []
+    nb = nbformat.v4.new_notebook(cells=cells)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    for case, index in where:
+        errors = [o for o in nb.cells[index].outputs if o.output_type == "error"]
+        case["errors"].append(f"{errors[0].ename}: {errors[0].evalue}" if errors else None)
+    return cases
+
+
+def verdicts(cases: list[dict]) -> list[str]:
+    """What is wrong with a chapter's cases (empty when every exercise behaves)."""
+    problems = []
+    for case in cases:
+        label = f"{case['name']} exercise {case['exercise']} ({case['edition']})"
+        n = case["n_checks"]
+        context, body, checks = case["errors"][:-n - 1], case["errors"][-n - 1], case["errors"][-n:]
+        if any(context):
+            problems.append(f"{label}: imports/setup cell failed: {context}")
+        if case["edition"] == "solution":
+            if body or any(checks):
+                problems.append(f"{label}: must pass, got {body or [e for e in checks if e]}")
+        else:
+            if body and not body.startswith("NotImplementedError"):
+                problems.append(f"{label}: the stub cell itself failed with {body}")
+            if not any(checks):
+                problems.append(f"{label}: the check cell passed on the stub")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_checks_fail_on_the_stub_and_pass_on_the_solution(executed, path):
+    problems = verdicts(executed[path.stem])
+    assert not problems, "\n".join(problems) + (
+        "\n(each case runs only the first code cell, the earlier cells defining the names the "
+        "solution and checks use, cells tagged 'setup', the solution cell and its check cells: "
+        "see book/instructor_guide.md)")
+
+
+def test_the_harness_tells_a_good_exercise_from_a_weak_one(executed):
+    assert verdicts(executed["toy_good"]) == []
+    assert verdicts(executed["toy_weak"]) == [
+        "toy_weak exercise 1 (stub): the check cell passed on the stub"]
+
+
+def test_the_book_has_coding_exercises(executed):
+    chapters = {name: cases for name, cases in executed.items() if not name.startswith("toy_")}
+    n = sum(len(cases) for cases in chapters.values()) // 2
+    assert n >= 1, "no chapter has a coding exercise (a `solution` cell followed by a `check` cell)"

@@ -1,0 +1,192 @@
+"""Turning a trained model into outputs: greedy decoding and beam search.
+
+Both decode a whole batch at once, one target position per step, and stop early once every
+sequence has produced ``<eos>``. Beam search ranks hypotheses by the length-normalised score of
+GNMT (Wu et al., 2016, section 7):
+
+    s(Y) = log P(Y | X) / lp(Y),    lp(Y) = ((5 + |Y|) / 6) ** alpha,
+
+where ``|Y|`` counts the generated tokens including ``<eos>``; ``alpha = 0`` is the plain
+log-probability, larger ``alpha`` favours longer outputs. (Vaswani et al., 2017, section 6.1,
+use beam size 4 and ``alpha = 0.6``.)
+
+Each step re-runs the decoder over the whole prefix (no key/value cache): simple, and fast enough
+for the short sequences of this book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from .data import CharTokenizer, pad_sequences
+from .model import Transformer
+
+__all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
+
+
+def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
+    """GNMT's ``lp(Y) = ((5 + |Y|) / 6) ** alpha``; ``lp = 1`` for one token or ``alpha = 0``."""
+    return ((5 + length) / 6) ** alpha
+
+
+def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    if not isinstance(src, Tensor) or src.dim() != 2:
+        raise ValueError("src must be a (batch, src_len) tensor of token ids")
+    if src_padding_mask is not None and src_padding_mask.shape != src.shape:
+        raise ValueError(
+            f"src_padding_mask has shape {tuple(src_padding_mask.shape)}, src {tuple(src.shape)}"
+        )
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
+        raise ValueError(f"max_len={max_len!r} must be a positive int")
+    if max_len >= model.config.max_len:
+        raise ValueError(
+            f"max_len={max_len} leaves no room for <bos> within the model's "
+            f"max_len={model.config.max_len}"
+        )
+
+
+@torch.no_grad()
+def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
+                  max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0
+                  ) -> tuple[Tensor, Tensor]:
+    """Pick the most probable next token at every step.
+
+    Args:
+        src: ``(batch, src_len)`` source ids; ``src_padding_mask`` ``(batch, src_len)`` bool.
+        max_len: the most tokens to generate (``<eos>`` included).
+
+    Returns:
+        ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)`` with ``steps <= max_len``,
+        without ``<bos>``, each row ending at its ``<eos>`` and padded with ``pad_id`` after it;
+        ``log_probs`` is ``(batch,)``, the sum of the chosen tokens' log-probabilities.
+    """
+    _check(model, src, src_padding_mask, max_len)
+    model.eval()
+    batch = src.size(0)
+    memory = model.encode(src, src_padding_mask)
+    ys = torch.full((batch, 1), bos_id, dtype=torch.long, device=src.device)
+    total = torch.zeros(batch, device=src.device)
+    done = torch.zeros(batch, dtype=torch.bool, device=src.device)
+    for _ in range(max_len):
+        logits = model.decode(ys, memory, src_padding_mask)[:, -1].float()
+        logp = logits.log_softmax(dim=-1)
+        best_logp, best = logp.max(dim=-1)
+        total = total + best_logp.masked_fill(done, 0.0)
+        best = best.masked_fill(done, pad_id)
+        ys = torch.cat([ys, best[:, None]], dim=1)
+        done = done | (best == eos_id)
+        if bool(done.all()):  # early stop: one host sync per step, outside the model
+            break
+    return ys[:, 1:], total
+
+
+@torch.no_grad()
+def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
+                max_len: int = 32, beam_size: int = 4, alpha: float = 0.6, bos_id: int = 1,
+                eos_id: int = 2, pad_id: int = 0) -> tuple[Tensor, Tensor]:
+    """Keep the ``beam_size`` best hypotheses per source, ranked by the GNMT score.
+
+    All ``batch * beam_size`` hypotheses run through the decoder as one batch. A hypothesis that
+    has produced ``<eos>`` is finished: it stays in the beam with its final score, and competes
+    with the live ones until the search ends (every beam finished, or ``max_len`` steps).
+    With ``beam_size=1`` this is greedy decoding.
+
+    Returns:
+        ``(tokens, scores)``: the best hypothesis per source, ``(batch, steps)`` as in
+        ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
+    """
+    _check(model, src, src_padding_mask, max_len)
+    if not isinstance(beam_size, int) or isinstance(beam_size, bool) or beam_size < 1:
+        raise ValueError(f"beam_size={beam_size!r} must be a positive int")
+    if alpha < 0:
+        raise ValueError(f"alpha={alpha!r} must be >= 0")
+    model.eval()
+    batch, k, device = src.size(0), beam_size, src.device
+    memory = model.encode(src, src_padding_mask).repeat_interleave(k, dim=0)
+    mask = None if src_padding_mask is None else src_padding_mask.repeat_interleave(k, dim=0)
+    ys = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)
+    # Only the first beam is live at the start (the others would repeat it).
+    logp_sum = torch.full((batch, k), float("-inf"), device=device)
+    logp_sum[:, 0] = 0.0
+    length = torch.zeros(batch, k, device=device)
+    done = torch.zeros(batch, k, dtype=torch.bool, device=device)
+    for step in range(1, max_len + 1):
+        logits = model.decode(ys, memory, mask)[:, -1].float()
+        vocab = logits.size(-1)
+        logp = logits.log_softmax(dim=-1).view(batch, k, vocab)
+        # A finished hypothesis has one continuation, <pad>, which costs nothing.
+        finished = torch.full_like(logp, float("-inf"))
+        finished[..., pad_id] = 0.0
+        logp = torch.where(done[..., None], finished, logp)
+        cand_logp = logp_sum[..., None] + logp  # (batch, k, vocab)
+        cand_len = torch.where(done, length, torch.full_like(length, step))[..., None]
+        cand_score = cand_logp / length_penalty(cand_len, alpha)
+        top_score, top = cand_score.view(batch, -1).topk(k, dim=-1)  # (batch, k)
+        beam, token = top // vocab, top % vocab
+        rows = (beam + torch.arange(batch, device=device)[:, None] * k).view(-1)
+        ys = torch.cat([ys[rows], token.view(-1, 1)], dim=1)
+        logp_sum = cand_logp.view(batch, -1).gather(1, top)
+        length = cand_len.squeeze(-1).gather(1, beam)
+        # A candidate scored -inf (fewer than k possible) stays dead; count it as finished.
+        done = done.gather(1, beam) | (token == eos_id) | torch.isinf(top_score)
+        if bool(done.all()):
+            break
+    scores = logp_sum / length_penalty(length, alpha)
+    best = scores.argmax(dim=-1)
+    rows = best + torch.arange(batch, device=device) * k
+    return ys[rows, 1:], scores.gather(1, best[:, None]).squeeze(1)
+
+
+@torch.no_grad()
+def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
+                    src_padding_mask: Tensor | None = None, alpha: float = 0.0, bos_id: int = 1,
+                    eos_id: int = 2) -> Tensor:
+    """The model's own score of given outputs: ``log P(tokens | src) / lp(|tokens|)``.
+
+    ``tokens`` is ``(batch, steps)`` as returned by the decoders; each row counts up to and
+    including its first ``<eos>`` (or all ``steps`` if there is none). Returns ``(batch,)``.
+    Use it to compare decoders under one yardstick.
+    """
+    model.eval()
+    bos = torch.full((tokens.size(0), 1), bos_id, dtype=torch.long, device=tokens.device)
+    tgt_in = torch.cat([bos, tokens[:, :-1]], dim=1)
+    logp = model(src, tgt_in, src_padding_mask).float().log_softmax(dim=-1)
+    token_logp = logp.gather(-1, tokens[..., None]).squeeze(-1)
+    is_eos = (tokens == eos_id).long()
+    # Positions up to and including the first <eos>: no <eos> seen strictly before them.
+    keep = (is_eos.cumsum(dim=1) - is_eos) == 0
+    length = keep.sum(dim=1)
+    return (token_logp * keep).sum(dim=1) / length_penalty(length.float(), alpha)
+
+
+@torch.no_grad()
+def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str],
+              beam_size: int = 1, alpha: float = 0.6, max_len: int = 32, batch_size: int = 512,
+              strict: bool = False) -> list[str]:
+    """Decode ``texts`` (strings) into strings, greedily or with beam search (``beam_size > 1``).
+
+    Runs on the model's device. ``strict=True`` raises ``ValueError`` on characters the
+    tokenizer does not know instead of reading them as ``<unk>``.
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
+    device = next(model.parameters()).device
+    out: list[str] = []
+    for i in range(0, len(texts), batch_size):
+        chunk = texts[i: i + batch_size]
+        ids, mask = pad_sequences([tokenizer.encode(t, strict=strict) for t in chunk],
+                                  tokenizer.pad_id)
+        ids, mask = ids.to(device), mask.to(device)
+        ids_kw = dict(max_len=max_len, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
+                      pad_id=tokenizer.pad_id)
+        if beam_size == 1:
+            tokens, _ = greedy_decode(model, ids, mask, **ids_kw)
+        else:
+            tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha, **ids_kw)
+        out.extend(tokenizer.decode(row) for row in tokens.tolist())
+    return out
