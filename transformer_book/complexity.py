@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
+from ._checks import check_int
+
 __all__ = [
     "LAYER_TYPES", "layer_flops", "successors", "dependency_graph", "sequential_operations",
     "max_path_length", "attention_matrix_bytes", "saved_tensor_bytes", "local_attention",
@@ -48,19 +50,13 @@ LAYER_TYPES = ("self_attention", "recurrent", "convolutional", "dilated_convolut
 Node = tuple[int, int]  # (layer, position); layer 0 holds the inputs
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}={value!r} must be an int >= {minimum}")
-    return value
-
-
 def _check_layer(layer: object, k: int | None, r: int | None) -> None:
     if layer not in LAYER_TYPES:
         raise ValueError(f"layer={layer!r} is not one of {LAYER_TYPES}")
     if layer in ("convolutional", "dilated_convolutional"):
-        _check_int("k", k, 2)
+        check_int("k", k, 2)
     if layer == "restricted_self_attention":
-        _check_int("r", r, 3)
+        check_int("r", r, 3)
         if r % 2 == 0:
             raise ValueError(f"r={r} must be odd (a window centred on the output position)")
 
@@ -78,7 +74,7 @@ def layer_flops(layer: str, n: int, d: int, *, k: int | None = None, r: int | No
     """
     _check_layer(layer, k, r)
     for name, value in (("n", n), ("d", d), ("batch", batch)):
-        _check_int(name, value, 1)
+        check_int(name, value, 1)
     flops = {
         "self_attention": lambda: 4 * n * n * d,  # Q K^T and weights @ V
         "recurrent": lambda: 4 * n * d * d,  # x_t W_ih and h_{t-1} W_hh at each step
@@ -122,8 +118,8 @@ def dependency_graph(layer: str, n: int, num_layers: int = 1, *, k: int | None =
     {(0, 0): [(1, 0)], (0, 1): [(1, 1)], (1, 0): [(1, 1)], (1, 1): []}
     """
     _check_layer(layer, k, r)
-    _check_int("n", n, 1)
-    _check_int("num_layers", num_layers, 1)
+    check_int("n", n, 1)
+    check_int("num_layers", num_layers, 1)
     graph = {}
     for depth in range(num_layers + 1):
         for i in range(n):
@@ -157,8 +153,8 @@ def max_path_length(layer: str, n: int, *, k: int | None = None, r: int | None =
     over all pairs ``(s, j)`` that are connected (causal layers never connect ``j < s``).
     """
     _check_layer(layer, k, r)
-    _check_int("n", n, 1)
-    max_layers = n if max_layers is None else _check_int("max_layers", max_layers, 1)
+    check_int("n", n, 1)
+    max_layers = n if max_layers is None else check_int("max_layers", max_layers, 1)
     longest = 0
     for s in range(n):
         dist = {(0, s): 0}
@@ -183,7 +179,7 @@ def attention_matrix_bytes(n: int, *, batch: int = 1, heads: int = 1,
     4194304
     """
     for name, value in (("n", n), ("batch", batch), ("heads", heads)):
-        _check_int(name, value, 1)
+        check_int(name, value, 1)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype, got {type(dtype).__name__}")
     return batch * heads * n * n * torch.empty((), dtype=dtype).element_size()
@@ -217,7 +213,7 @@ def local_attention(q: Tensor, k: Tensor, v: Tensor, r: int) -> Tensor:
     windows ``(..., n, r, d)``, so the cost is ``4 r n d`` FLOPs instead of ``4 n^2 d``.
     Equal to full attention with the band mask ``|i - j| <= (r - 1) / 2``.
     """
-    _check_int("r", r, 1)
+    check_int("r", r, 1)
     if r % 2 == 0:
         raise ValueError(f"r={r} must be odd (a window centred on the query)")
     for name, x in (("q", q), ("k", k), ("v", v)):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ._checks import check_int
+
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: long-range recall
 # ---------------------------------------------------------------------------------------------
@@ -264,8 +266,7 @@ def date_pairs(n: int, split: str = "train", target: str = "iso", seed: int = 0,
     >>> date_pairs(2, seed=1)
     [('Monday, 19 June 2023', '2023-06-19'), ("15 Mar '75", '1975-03-15')]
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n={n!r} must be a positive int")
+    check_int("n", n)
     if target not in DATE_TARGETS:
         raise ValueError(f"target={target!r} must be one of {list(DATE_TARGETS)}")
     formats = list(DATE_FORMATS) if formats is None else list(formats)
@@ -311,8 +312,7 @@ def copy_pairs(n: int, min_len: int = 3, max_len: int = 12, reverse: bool = Fals
     >>> copy_pairs(1, reverse=True, seed=0)
     [('gaeihgehf', 'fheghieag')]
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n={n!r} must be a positive int")
+    check_int("n", n)
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     rng = random.Random(seed)
@@ -396,8 +396,7 @@ def make_batches(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, bat
                  shuffle: bool = False, seed: int = 0) -> list[Batch]:
     """Cut ``pairs`` into padded ``Batch``es of ``batch_size`` (the last one may be smaller),
     in order or shuffled with ``seed`` (pass a new seed each epoch for a new order)."""
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive int")
+    check_int("batch_size", batch_size)
     order = list(range(len(pairs)))
     if shuffle:
         random.Random(seed).shuffle(order)
@@ -426,8 +425,7 @@ def paraphrase_pairs(n: int, split: str = "train", seed: int = 0, split_seed: in
     >>> paraphrase_pairs(2, seed=1)
     [('2016/07/29', 'JUL 29 2016'), ('17 Feb 2000', '2000/02/17')]
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n={n!r} must be a positive int")
+    check_int("n", n)
     formats = list(DATE_FORMATS) if formats is None else list(formats)
     for fmt in formats:
         if fmt not in DATE_FORMATS:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from ._checks import check_int
 from .data import CharTokenizer, pad_sequences
 from .model import Transformer
 
@@ -41,8 +42,7 @@ def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max
         raise ValueError(
             f"src_padding_mask has shape {tuple(src_padding_mask.shape)}, src {tuple(src.shape)}"
         )
-    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
-        raise ValueError(f"max_len={max_len!r} must be a positive int")
+    check_int("max_len", max_len)
     if max_len >= model.config.max_len:
         raise ValueError(
             f"max_len={max_len} leaves no room for <bos> within the model's "
@@ -101,8 +101,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
         ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
     """
     _check(model, src, src_padding_mask, max_len)
-    if not isinstance(beam_size, int) or isinstance(beam_size, bool) or beam_size < 1:
-        raise ValueError(f"beam_size={beam_size!r} must be a positive int")
+    check_int("beam_size", beam_size)
     if alpha < 0:
         raise ValueError(f"alpha={alpha!r} must be >= 0")
     model.eval()

@@ -14,20 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import check_fraction, check_int
 from .attention import MultiHeadAttention
 
 __all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
            "copy_torch_weights"]
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int")
-
-
-def _check_dropout(dropout: object) -> None:
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout={dropout!r} must be a number in [0, 1)")
 
 
 class FeedForward(nn.Module):
@@ -36,9 +27,9 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0,
                  activation: Callable[[Tensor], Tensor] = F.relu):
         super().__init__()
-        _check_positive_int("d_model", d_model)
-        _check_positive_int("d_ff", d_ff)
-        _check_dropout(dropout)
+        check_int("d_model", d_model)
+        check_int("d_ff", d_ff)
+        check_fraction("dropout", dropout)
         self.linear1 = nn.Linear(d_model, d_ff)
         self.dropout = nn.Dropout(dropout)
         self.linear2 = nn.Linear(d_ff, d_model)
@@ -137,7 +128,7 @@ class Encoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
         super().__init__()
-        _check_positive_int("num_layers", num_layers)
+        check_int("num_layers", num_layers)
         self.layers = nn.ModuleList(
             EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, layer_norm_eps)
             for _ in range(num_layers)
@@ -156,7 +147,7 @@ class Decoder(nn.Module):
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
         super().__init__()
-        _check_positive_int("num_layers", num_layers)
+        check_int("num_layers", num_layers)
         self.layers = nn.ModuleList(
             DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, layer_norm_eps)
             for _ in range(num_layers)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._checks import check_int
+
 __all__ = ["padding_mask", "causal_mask", "attention_mask"]
 
 
@@ -33,8 +35,7 @@ def causal_mask(size: int, device: torch.device | str | None = None) -> Tensor:
             [1, 1, 0],
             [1, 1, 1]], dtype=torch.int32)
     """
-    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-        raise ValueError(f"size={size!r} must be a positive int")
+    check_int("size", size)
     return torch.ones(size, size, dtype=torch.bool, device=device).tril()
 
 

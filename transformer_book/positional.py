@@ -10,12 +10,9 @@ import math
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_fraction, check_int
+
 __all__ = ["sinusoidal_encoding", "PositionalEncoding"]
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int")
 
 
 def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
@@ -30,8 +27,8 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
     >>> sinusoidal_encoding(4, 6).shape
     torch.Size([4, 6])
     """
-    _check_positive_int("max_len", max_len)
-    _check_positive_int("d_model", d_model)
+    check_int("max_len", max_len)
+    check_int("d_model", d_model)
     position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 0, 2, 4, ...
     frequency = torch.exp(two_i * (-math.log(10000.0) / d_model))  # (ceil(d_model / 2),)
@@ -59,10 +56,9 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
         super().__init__()
-        _check_positive_int("d_model", d_model)
-        _check_positive_int("max_len", max_len)
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout={dropout!r} must be a float in [0, 1)")
+        check_int("d_model", d_model)
+        check_int("max_len", max_len)
+        check_fraction("dropout", dropout)
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
         self.d_model = d_model

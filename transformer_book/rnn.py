@@ -19,17 +19,13 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_int
 from .layers import EncoderLayer
 from .positional import PositionalEncoding
 
 __all__ = [
     "RNNCell", "StepRNN", "RecurrentClassifier", "AttentionClassifier", "input_gradient_norms",
 ]
-
-
-def _check_positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive int")
 
 
 def _check_float_input(name: str, x: object, dim: int, last: int) -> Tensor:
@@ -70,8 +66,8 @@ class RNNCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        _check_positive_int("input_size", input_size)
-        _check_positive_int("hidden_size", hidden_size)
+        check_int("input_size", input_size)
+        check_int("hidden_size", hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
@@ -170,7 +166,7 @@ class RecurrentClassifier(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
                             ("hidden_size", hidden_size)):
-            _check_positive_int(name, value)
+            check_int(name, value)
         recurrent = {"lstm": nn.LSTM, "rnn": nn.RNN}
         if cell not in recurrent:
             raise ValueError(f"cell={cell!r} must be one of {sorted(recurrent)}")
@@ -214,7 +210,7 @@ class AttentionClassifier(nn.Module):
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
                             ("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff),
                             ("num_layers", num_layers), ("max_len", max_len)):
-            _check_positive_int(name, value)
+            check_int(name, value)
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, d_model)
         self.positional = PositionalEncoding(d_model, max_len) if positional else nn.Identity()

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import check_int
 from .layers import Encoder
 from .masks import attention_mask, padding_mask
 from .positional import PositionalEncoding
@@ -104,8 +105,7 @@ class SentenceEncoder(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("d_model", d_model),
                             ("num_layers", num_layers), ("d_ff", d_ff), ("max_len", max_len)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive int")
+            check_int(name, value)
         if not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size:
             raise ValueError(f"pad_id={pad_id!r} must be an int in [0, vocab_size={vocab_size})")
         self.d_model, self.pad_id = d_model, pad_id

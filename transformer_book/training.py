@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import check_fraction, check_int
 from .data import Batch, CharTokenizer, make_batches
 from .decoding import translate
 from .model import Transformer, TransformerConfig
@@ -49,8 +50,7 @@ def transformer_lr(step: int, d_model: int, warmup: int = 4000, factor: float = 
     """
     if not isinstance(step, int) or isinstance(step, bool) or step < 1:
         raise ValueError(f"step={step!r} must be an int >= 1 (steps count from 1)")
-    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 1:
-        raise ValueError(f"warmup={warmup!r} must be a positive int")
+    check_int("warmup", warmup)
     return factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)
 
 
@@ -99,8 +99,7 @@ class LabelSmoothingLoss(nn.Module):
 
     def __init__(self, smoothing: float = 0.1, ignore_index: int = 0):
         super().__init__()
-        if not 0.0 <= smoothing < 1.0:
-            raise ValueError(f"smoothing={smoothing!r} must be in [0, 1)")
+        check_fraction("smoothing", smoothing)
         self.smoothing = smoothing
         self.ignore_index = ignore_index
 
@@ -166,9 +165,7 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "warmup", "eval_size", "max_decode_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive int")
+            check_int(name, getattr(self, name))
         if self.clip_norm is not None and self.clip_norm <= 0:
             raise ValueError(f"clip_norm={self.clip_norm!r} must be positive or None")
 
