@@ -215,3 +215,11 @@ def test_bad_arguments_raise_named_errors(make, error, words):
     message = str(info.value)
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
+
+
+def test_float16_scores_do_not_overflow_before_scaling():
+    # q.k = 64 * 40 * 40 = 102400 overflows float16 (max 65504); scaled it is 12800.
+    q = torch.full((1, 3, 64), 40.0, dtype=torch.float16)
+    out, weights = scaled_dot_product_attention(q, q, q)
+    assert torch.isfinite(out).all() and torch.isfinite(weights).all()
+    torch.testing.assert_close(weights.float(), torch.full((1, 3, 3), 1 / 3), atol=1e-3, rtol=0)

@@ -150,5 +150,10 @@ def test_translate_and_bad_arguments():
     ids, mask = pad_sequences([tok.encode(texts[0])])
     with pytest.raises(ValueError, match="beam_size="):
         beam_search(model, ids, mask, beam_size=0)
-    with pytest.raises(ValueError, match="max_len="):
-        greedy_decode(model, ids, mask, max_len=64)
+    limit = model.config.max_len
+    with pytest.raises(ValueError, match=f"max_len={limit + 1} is longer"):
+        greedy_decode(model, ids, mask, max_len=limit + 1)
+    # The decoder reads <bos> plus at most max_len - 1 tokens: the model's own limit fits.
+    assert greedy_decode(model, ids, mask, max_len=limit)[0].size(1) <= limit
+    with pytest.raises(ValueError, match="alpha=nan"):
+        beam_search(model, ids, mask, alpha=float("nan"))

@@ -207,3 +207,14 @@ def test_copy_torch_weights_rejects_mismatches():
                                   2, norm=nn.LayerNorm(D_MODEL), enable_nested_tensor=False)
     with pytest.raises(ValueError, match="final norm"):
         copy_torch_weights(Encoder(2, D_MODEL, HEADS, D_FF), t_enc)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(activation="gelu"), "activation mismatch"),
+    (dict(layer_norm_eps=1e-6), "eps"),
+    (dict(bias=False), "bias mismatch"),
+])
+def test_copy_torch_weights_refuses_a_layer_that_computes_something_else(kwargs, message):
+    theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, batch_first=True, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        copy_torch_weights(EncoderLayer(D_MODEL, HEADS, D_FF), theirs)

@@ -43,7 +43,8 @@ def test_attention_heatmap_accepts_numpy_and_an_existing_axes():
 
 def test_attention_heatmap_accepts_tensors_that_need_grad_and_half_precision():
     w = torch.rand(2, 2, requires_grad=True).half()
-    attention_heatmap(w)
+    ax = attention_heatmap(w)
+    np.testing.assert_allclose(ax.images[0].get_array(), w.detach().float().numpy())
 
 
 @pytest.mark.parametrize(

@@ -163,6 +163,25 @@ def test_the_whole_edition_is_a_book_source_with_solutions_hidden(tmp_path):
     assert config == book, "apart from solutions and buttons, the config is _config.yml's"
 
 
+def test_prose_beside_a_gated_fence_is_refused_not_leaked():
+    nb = toy_chapter()
+    gated = [i for i, c in enumerate(nb.cells) if "{solution-start}" in c.source]
+    nb.cells[gated[0]].source += "\nThe answer is 42."
+    with pytest.raises(ValueError, match=f"cell {gated[0]}: .*stand alone"):
+        se.student_notebook(nb)
+
+
+def test_the_whole_edition_never_deletes_folders_it_did_not_write(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "mine.ipynb").write_text("{}")
+    with pytest.raises(ValueError, match="did not write"):
+        se.write_student_edition(tmp_path)
+    assert (tmp_path / "notebooks" / "mine.ipynb").is_file()
+    out = tmp_path / "edition"
+    se.write_student_edition(out)
+    se.write_student_edition(out)  # its own earlier output is replaced
+
+
 @pytest.mark.parametrize("where", [".", "notebooks", "book", ".."])
 def test_the_command_refuses_to_write_into_the_committed_tree(where):
     with pytest.raises(ValueError, match="--out="):

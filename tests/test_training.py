@@ -212,3 +212,14 @@ def test_average_weights_and_epoch_hook():
     assert model.generator.weight is model.tgt_embed.weight
     with pytest.raises(ValueError, match="at least one"):
         average_weights([])
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(label_smoothing=1.5), "label_smoothing=1.5"),
+    (dict(lr_factor=0.0), "lr_factor=0.0"),
+    (dict(lr_factor=float("nan")), "lr_factor=nan"),
+    (dict(clip_norm=-1.0), "clip_norm=-1.0"),
+])
+def test_training_config_names_a_bad_value(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        TrainingConfig(**kwargs)

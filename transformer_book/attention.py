@@ -6,8 +6,6 @@ scores' shape ``(batch, heads, q_len, k_len)``. A query with nothing to attend t
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -93,7 +91,10 @@ def scaled_dot_product_attention(
             f"v {tuple(v.shape)} do not broadcast"
         ) from exc
 
-    scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(q.size(-1)))
+    # QK^T / sqrt(d_k), with the scale split over q and k (as PyTorch's reference path does), so
+    # that the raw products cannot overflow float16 before they are scaled down.
+    scale = q.size(-1) ** -0.25
+    scores = (q * scale) @ (k * scale).transpose(-2, -1)
     if mask is not None:
         mask = _check_mask(mask, scores.shape)
         # The most negative finite value, not -inf: a fully masked row stays finite ...

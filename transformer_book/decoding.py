@@ -37,16 +37,17 @@ def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max
     if not isinstance(model, Transformer):
         raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
     if not isinstance(src, Tensor) or src.dim() != 2:
-        raise ValueError("src must be a (batch, src_len) tensor of token ids")
+        got = tuple(src.shape) if isinstance(src, Tensor) else type(src).__name__
+        raise ValueError(f"src must be a (batch, src_len) tensor of token ids, got {got}")
     if src_padding_mask is not None and src_padding_mask.shape != src.shape:
         raise ValueError(
             f"src_padding_mask has shape {tuple(src_padding_mask.shape)}, src {tuple(src.shape)}"
         )
     check_int("max_len", max_len)
-    if max_len >= model.config.max_len:
+    if max_len > model.config.max_len:
+        # The decoder reads <bos> and at most max_len - 1 generated tokens.
         raise ValueError(
-            f"max_len={max_len} leaves no room for <bos> within the model's "
-            f"max_len={model.config.max_len}"
+            f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
         )
 
 
@@ -102,7 +103,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
     """
     _check(model, src, src_padding_mask, max_len)
     check_int("beam_size", beam_size)
-    if alpha < 0:
+    if not alpha >= 0:  # also rejects NaN
         raise ValueError(f"alpha={alpha!r} must be >= 0")
     model.eval()
     batch, k, device = src.size(0), beam_size, src.device

@@ -186,13 +186,22 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
     compute different functions.
     """
     def copy_linear(dst: nn.Linear, weight: Tensor, bias: Tensor | None) -> None:
+        if (dst.bias is None) != (bias is None):
+            raise ValueError(
+                f"bias mismatch: ours has bias={dst.bias is not None}, theirs {bias is not None}"
+            )
         dst.weight.copy_(weight)
-        if dst.bias is not None and bias is not None:
+        if bias is not None:
             dst.bias.copy_(bias)
+
+    def copy_layer_norm(dst: nn.LayerNorm, src: nn.LayerNorm, where: str) -> None:
+        if dst.eps != src.eps:
+            raise ValueError(f"{where}: ours has eps={dst.eps}, theirs eps={src.eps}")
+        dst.load_state_dict(src.state_dict())
 
     def copy_norm(dst: nn.Module, src: nn.Module | None, where: str) -> None:
         if isinstance(dst, nn.LayerNorm) and isinstance(src, nn.LayerNorm):
-            dst.load_state_dict(src.state_dict())
+            copy_layer_norm(dst, src, where)
         elif not (isinstance(dst, nn.Identity) and (src is None or isinstance(src, nn.Identity))):
             raise ValueError(
                 f"{where}: cannot copy {type(src).__name__} into {type(dst).__name__}; "
@@ -234,6 +243,15 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
         raise ValueError(
             f"ours has norm_first={ours.norm_first} but theirs has norm_first={theirs.norm_first}"
         )
+    activation = ours.feed_forward.activation
+    same_activation = theirs.activation is activation or (
+        activation is F.relu and getattr(theirs, "activation_relu_or_gelu", 0) == 1
+    )
+    if not same_activation:
+        raise ValueError(
+            f"activation mismatch: ours is {getattr(activation, '__name__', activation)!s}, "
+            f"theirs is {theirs.activation!r}"
+        )
     copy_torch_weights(ours.self_attn, theirs.self_attn)
     if isinstance(ours, DecoderLayer):
         copy_torch_weights(ours.cross_attn, theirs.multihead_attn)
@@ -242,4 +260,4 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
                     getattr(theirs, name).bias)
     for name in ("norm1", "norm2", "norm3"):
         if hasattr(ours, name):
-            getattr(ours, name).load_state_dict(getattr(theirs, name).state_dict())
+            copy_layer_norm(getattr(ours, name), getattr(theirs, name), name)

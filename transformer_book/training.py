@@ -13,6 +13,7 @@ the train and evaluation loops, and checkpoints.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -166,7 +167,10 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "warmup", "eval_size", "max_decode_len"):
             check_int(name, getattr(self, name))
-        if self.clip_norm is not None and self.clip_norm <= 0:
+        check_fraction("label_smoothing", self.label_smoothing)
+        if not self.lr_factor > 0:
+            raise ValueError(f"lr_factor={self.lr_factor!r} must be positive")
+        if self.clip_norm is not None and not self.clip_norm > 0:
             raise ValueError(f"clip_norm={self.clip_norm!r} must be positive or None")
 
 
@@ -219,17 +223,18 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch], optimizer: torch.opt
     the update. With ``history`` the loss and learning rate of each step are appended to it.
     """
     model.train()
-    total = torch.zeros((), device=device)
-    count = 0
+    total, count = 0.0, 0
     for i, batch in enumerate(_progress(batches, progress, f"epoch {epoch}")):
+        n = batch.num_tokens  # counted on the host, before the batch moves to the device
         b = batch.to(device)
         lr = optimizer.param_groups[0]["lr"]
         with _autocast(device, amp):
             logits = model(b.src, b.tgt_in, b.src_mask, b.tgt_mask)
         loss = loss_fn(logits, b.tgt_out)
-        if not torch.isfinite(loss):
+        value = float(loss.detach())  # the step's one host-device synchronisation
+        if not math.isfinite(value):
             raise NonFiniteLossError(
-                f"training stopped: the loss is {loss.item()} at step {i + 1} of epoch {epoch} "
+                f"training stopped: the loss is {value} at step {i + 1} of epoch {epoch} "
                 f"(learning rate {lr:.3g}); lower the learning rate (lr_factor) or check the data"
             )
         optimizer.zero_grad(set_to_none=True)
@@ -239,13 +244,12 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch], optimizer: torch.opt
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        n = b.num_tokens
-        total += loss.detach() * n
+        total += value * n
         count += n
         if history is not None:
-            history.step_loss.append(float(loss.detach()))
+            history.step_loss.append(value)
             history.step_lr.append(lr)
-    return float(total) / max(count, 1)
+    return total / max(count, 1)
 
 
 @torch.no_grad()
@@ -289,7 +293,9 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     ``config.seed * 1000 + e``; dropout
     draws from PyTorch's global generator (seed it before). With ``checkpoint_path`` a checkpoint
     is written after every epoch; ``resume`` (from ``load_checkpoint``) continues a run where it
-    stopped (same model, optimiser, schedule, history and random state) up to ``config.epochs``.
+    stopped (same model, optimiser, schedule, history and random state) up to ``config.epochs``;
+    the schedule then continues from the checkpoint's state, so ``warmup`` and ``lr_factor`` of
+    ``config`` apply only to a new run.
     ``on_epoch_end(epoch, history)`` is called after each epoch (e.g. to keep a copy of the
     weights for ``average_weights``).
     """
@@ -308,6 +314,8 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         start = resume.epoch + 1
         if resume.rng_state is not None:
             torch.set_rng_state(resume.rng_state)
+        if resume.cuda_rng_states and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(resume.cuda_rng_states)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
     train_model = torch.compile(model) if config.compile else model
@@ -374,6 +382,7 @@ class Checkpoint:
     optimizer_state: dict | None = None
     scheduler_state: dict | None = None
     rng_state: Tensor | None = None
+    cuda_rng_states: list[Tensor] = field(default_factory=list)
 
 
 FORMAT = "transformer_book.checkpoint/1"
@@ -401,6 +410,7 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: Char
         "optimizer": None if optimizer is None else optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "rng_state": torch.get_rng_state(),
+        "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
@@ -439,4 +449,5 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
     model.to(device).eval()
     return Checkpoint(model, tokenizer, state.get("epoch", 0), state.get("history", {}),
                       state.get("training", {}), state.get("extra", {}), state.get("optimizer"),
-                      state.get("scheduler"), state.get("rng_state"))
+                      state.get("scheduler"), state.get("rng_state"),
+                      list(state.get("cuda_rng_states", [])))
