@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def fail(message: str) -> int:
+    """Print a one-line error (no traceback) and return the exit code for bad input, 2."""
     print(f"error: {message}", file=sys.stderr)
     return 2
 
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 amp=not args.no_amp, compile=args.compile,
                                 progress=False if args.no_progress else None)
     except ValueError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     set_seed(args.seed)
     tokenizer = task_tokenizer(args.task)
     def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
@@ -125,9 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             resume = load_checkpoint(args.out, device)
         except CheckpointError as exc:
             if "does not exist" not in str(exc):
-                return _fail(str(exc))
+                return fail(str(exc))
         if resume is not None and resume.extra.get("task") != args.task:
-            return _fail(f"{args.out} was trained on task {resume.extra.get('task')!r}, "
+            return fail(f"{args.out} was trained on task {resume.extra.get('task')!r}, "
                          f"not {args.task!r}")
     if resume is not None:
         model, tokenizer = resume.model, resume.tokenizer
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             model = Transformer(preset_config(args.preset, len(tokenizer), **overrides))
         except ValueError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"task {args.task}, preset {args.preset} ({n_params:,} parameters), device {device}, "
           f"{args.train_size} fresh training pairs per epoch")
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
             resume=resume, extra={"task": args.task, "preset": args.preset})
     except NonFiniteLossError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except KeyboardInterrupt:
         print(f"\ninterrupted; the last finished epoch is saved in {args.out} (--resume)")
         return 130

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .decoding import translate
+from .train import fail
 from .training import CheckpointError, load_checkpoint
 
 
@@ -34,31 +35,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
     if args.beam < 1:
-        return _fail(f"--beam={args.beam} must be at least 1")
+        return fail(f"--beam={args.beam} must be at least 1")
     try:
         checkpoint = load_checkpoint(args.checkpoint, args.device)
     except (CheckpointError, ValueError) as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     tokenizer = checkpoint.tokenizer
     for text in texts:
         unknown = tokenizer.unknown_chars(text)
         if unknown:
-            return _fail(f"{text!r} has characters the model does not know: {''.join(unknown)!r}")
+            return fail(f"{text!r} has characters the model does not know: {''.join(unknown)!r}")
     max_len = min(args.max_len, checkpoint.model.config.max_len - 1)
     try:
         outputs = translate(checkpoint.model, tokenizer, texts, beam_size=args.beam,
                             alpha=args.alpha, max_len=max_len, strict=True)
     except ValueError as exc:  # e.g. an input longer than the model's max_len
-        return _fail(str(exc))
+        return fail(str(exc))
     for output in outputs:
         print(output)
     return 0
