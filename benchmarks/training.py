@@ -20,7 +20,6 @@ padded shapes that are actually computed) per second, divided by the GPU's peak 
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
 import time
@@ -32,7 +31,6 @@ from torch import Tensor, nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from transformer_book import (  # noqa: E402
-    PositionalEncoding,
     Transformer,
     TransformerConfig,
     get_device,
@@ -51,16 +49,13 @@ PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4
              "A10": 125e12, "RTX 4090": 165e12, "RTX 3090": 71e12}
 
 
-class TorchTransformer(nn.Module):
-    """``torch.nn.Transformer`` inside the same embeddings, positions and generator as ours."""
+class TorchTransformer(Transformer):
+    """Our embeddings, positions and tied generator around ``torch.nn.Transformer``'s body."""
 
     def __init__(self, config: TransformerConfig):
-        super().__init__()
-        c = self.config = config
-        self.tgt_embed = nn.Embedding(c.tgt_vocab_size, c.d_model)
-        self.src_embed = self.tgt_embed if c.share_embeddings else nn.Embedding(
-            c.src_vocab_size, c.d_model)
-        self.positional = PositionalEncoding(c.d_model, c.max_len, c.dropout)
+        super().__init__(config)
+        del self.encoder, self.decoder  # replaced by PyTorch's stacks
+        c = config
         self.transformer = nn.Transformer(
             d_model=c.d_model, nhead=c.num_heads, num_encoder_layers=c.num_layers,
             num_decoder_layers=c.num_layers, dim_feedforward=c.d_ff, dropout=c.dropout,
@@ -68,18 +63,14 @@ class TorchTransformer(nn.Module):
         if not c.norm_first:  # post-LN stacks have no final norm in ours either
             self.transformer.encoder.norm = None
             self.transformer.decoder.norm = None
-        self.generator = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)
-        for p in self.parameters():
+        for p in self.transformer.parameters():
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
-        if c.tie_embeddings or c.share_embeddings:
-            self.generator.weight = self.tgt_embed.weight
 
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
-        scale = math.sqrt(self.config.d_model)
-        x = self.positional(self.src_embed(src) * scale)
-        y = self.positional(self.tgt_embed(tgt) * scale)
+        x = self._embed(src, self.src_embed, "src")
+        y = self._embed(tgt, self.tgt_embed, "tgt")
         causal = torch.ones(tgt.size(1), tgt.size(1), dtype=torch.bool, device=tgt.device).triu(1)
         # nn.Transformer's masks say True = "ignore", the opposite of ours.
         src_pad = None if src_padding_mask is None else ~src_padding_mask
