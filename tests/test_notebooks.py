@@ -76,11 +76,44 @@ def test_chapter_asserts_its_claims(path):
     assert len(re.findall(r"^\s*assert ", code, re.MULTILINE)) >= 3, f"{path.name}: too few asserts"
 
 
+IGNORE_TAG = "nbval-ignore-output"
+
+
+def _ignored(cell: dict) -> bool:
+    return IGNORE_TAG in cell.get("metadata", {}).get("tags", [])
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_ignored_outputs_are_few(path):
+def test_check_markers_are_tags_not_comments(path):
+    # Readers never see test machinery: a marker is cell metadata, not a line of code.
+    for i, cell in enumerate(_cells(path)):
+        assert "NBVAL" not in _source(cell).upper().replace("NBVAL-", ""), (
+            f"{path.name} cell {i}: use the cell tag {IGNORE_TAG!r}, not a comment"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_ignored_output_is_asserted(path):
+    # An output that may change with the processor (a training log, a timing) is not compared
+    # character for character; the claim it supports must then be asserted with a margin, in the
+    # same cell or in the next code cell.
     code_cells = [c for c in _cells(path) if c["cell_type"] == "code"]
-    ignored = [c for c in code_cells if "NBVAL_IGNORE_OUTPUT" in _source(c)
-               or "nbval-ignore-output" in c.get("metadata", {}).get("tags", [])]
-    assert len(ignored) <= max(2, len(code_cells) // 5), (
-        f"{path.name}: {len(ignored)} of {len(code_cells)} cells are ignored by nbval"
+    for i, cell in enumerate(code_cells):
+        if not _ignored(cell):
+            continue
+        nearby = _source(cell) + "".join(_source(c) for c in code_cells[i + 1:i + 2])
+        assert re.search(r"^\s*assert ", nearby, re.MULTILINE), (
+            f"{path.name}: code cell {i + 1} is tagged {IGNORE_TAG!r} but neither it nor the next "
+            f"code cell asserts anything:\n{_source(cell)[:300]}"
+        )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_most_outputs_are_compared_exactly(path):
+    # Exact outputs (hand computations, parity checks, shapes, counts) stay compared by nbval;
+    # only empirical ones are tagged. A chapter that ignores most of its outputs checks little.
+    with_output = [c for c in _cells(path) if c["cell_type"] == "code" and c["outputs"]]
+    ignored = [c for c in with_output if _ignored(c)]
+    assert len(ignored) <= max(3, len(with_output) // 2), (
+        f"{path.name}: {len(ignored)} of {len(with_output)} cells with output are not compared"
     )
