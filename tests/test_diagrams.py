@@ -94,6 +94,15 @@ def test_each_diagram_draws_on_a_given_axes(name):
         DRAWINGS[name](ax="not an axes")
 
 
+def test_a_new_diagram_shows_itself_in_jupyter_at_twice_its_resolution():
+    fig = architecture()
+    png, size = fig._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    width, height = np.frombuffer(png[16:24], dtype=">u4")  # the PNG header's IHDR
+    assert abs(int(width) - 2 * size["width"]) <= 1 and abs(int(height) - 2 * size["height"]) <= 1
+    assert size["width"] == round(fig.get_size_inches()[0] * fig.dpi)
+
+
 def test_drawing_leaves_matplotlib_rcparams_unchanged():
     before = dict(matplotlib.rcParams)
     for draw in DRAWINGS.values():

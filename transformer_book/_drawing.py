@@ -10,6 +10,7 @@ light fills under black text; what a diagram greys out is drawn in light grey.
 from __future__ import annotations
 
 import importlib.util
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def _font_family() -> list[str]:
 FONT_FAMILY = _font_family()
 
 
+class Diagram(Figure):
+    """A ``Figure`` that shows itself in Jupyter as a PNG at twice its resolution (crisp on
+    high-density screens), without ``pyplot``. Where pyplot's inline backend is active, its own
+    formatter for figures takes precedence, with the notebook's settings."""
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, int]]:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=2 * self.dpi)
+        width, height = self.get_size_inches() * self.dpi
+        return buffer.getvalue(), {"width": round(width), "height": round(height)}
+
+
 def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     """``value`` must be one of ``choices``."""
     if not isinstance(value, str) or value not in choices:
@@ -70,11 +83,11 @@ def canvas(ax: Axes | None, width: float, height: float,
            inch_per_unit: float = 0.55) -> tuple[Figure, Axes]:
     """A ``width`` x ``height`` drawing area in data units, with equal aspect and no axes.
 
-    With ``ax=None`` a new ``Figure`` is made whose size follows the area
+    With ``ax=None`` a new ``Diagram`` is made whose size follows the area
     (``inch_per_unit`` inches per unit); otherwise the drawing goes on ``ax``.
     """
     if ax is None:
-        fig = Figure(figsize=(width * inch_per_unit, height * inch_per_unit))
+        fig = Diagram(figsize=(width * inch_per_unit, height * inch_per_unit))
         ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     elif not isinstance(ax, Axes):
         raise TypeError(f"ax={ax!r} must be a matplotlib Axes or None")

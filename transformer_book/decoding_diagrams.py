@@ -22,6 +22,7 @@ from ._drawing import (
     GREY_EDGE,
     GREY_TEXT,
     INK,
+    Diagram,
     arrow,
     box,
     canvas,
@@ -218,7 +219,7 @@ def label_smoothing_diagram(num_classes: int = 8, target: int = 2, smoothing: fl
     elif len(labels) != num_classes:
         raise ValueError(f"labels has {len(labels)} names but num_classes={num_classes}")
     if ax is None:
-        fig = Figure(figsize=(6.4, 3.2), layout="constrained")
+        fig = Diagram(figsize=(6.4, 3.2), layout="constrained")
         ax = fig.add_subplot()
     elif not isinstance(ax, Axes):
         raise TypeError(f"ax={ax!r} must be a matplotlib Axes or None")
