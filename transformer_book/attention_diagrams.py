@@ -106,6 +106,7 @@ def multi_head_diagram(ax: Axes | None = None, batch: str = "B", seq: str = "n",
         "in parallel)", fill=FILL["attention"], gid="heads")
     arrow(ax, [(3.4, levels["attend"] + 0.45), (3.4, levels["merge"] - 0.25)])
     _strips(ax, 3.4, levels["merge"], 1.7, 0.5, heads, FILL["attention"], "merge")
+    label(ax, 2.35, levels["merge"], "Concat", ha="right")
     arrow(ax, [(3.4, levels["merge"] + 0.25), (3.4, levels["out"] - 0.25)])
     box(ax, 3.4, levels["out"], 1.7, 0.5, r"Linear $W^O$", fill=FILL["linear"], gid="w_o")
     arrow(ax, [(3.4, levels["out"] + 0.25), (3.4, levels["result"] - 0.2)])
