@@ -8,6 +8,7 @@ and feeds the model's own outputs back, one token per step, greedily or keeping 
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -43,8 +44,11 @@ def _check_tokens(name: str, tokens: Sequence[str]) -> list[str]:
 
 
 def _token_width(tokens: Sequence[str]) -> float:
-    """A box wide enough for the longest token (about 0.17 units per character)."""
-    return max(0.7, 0.17 * max(len(t) for t in tokens) + 0.3)
+    """A box wide enough for the longest token: about 0.17 units per character, 0.3 per wide
+    (Hangul, CJK) character."""
+    def chars(token: str) -> float:
+        return sum(1.8 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in token)
+    return max(0.7, 0.17 * max(chars(t) for t in tokens) + 0.3)
 
 
 def teacher_forcing_diagram(tokens: Sequence[str] = _ISO_DATE, bos: str = "<bos>",
