@@ -148,6 +148,12 @@ def test_setup_cell_script_updates_an_outdated_cell(chapter):
     assert tagged[0] is next(c for c in cells if c.cell_type == "code")
 
 
+def test_the_setup_page_shows_the_cell_as_it_is():
+    page = (ROOT / "book" / "setup.md").read_text(encoding="utf-8")
+    assert f"```python\n{setup_cell.cell_source()}\n```" in page, (
+        "book/setup.md does not show the current source of scripts/setup_cell.py's cell")
+
+
 def test_setup_cell_names_the_repository_of_the_launch_buttons():
     source = setup_cell.cell_source()
     requirement = setup_cell.package_requirement()
