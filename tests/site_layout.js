@@ -2,7 +2,7 @@
 // pages in iframes of one width. Once a page has loaded and MathJax has typeset it, it lists
 // the visible elements that reach past the right edge of the page, or of the article column
 // for elements inside the article, and do not sit in a box that scrolls sideways. Only the
-// outermost such element is listed. The report is written as JSON into a pre element with
+// outermost such element is listed. It also counts the search fields on show. The report is written as JSON into a pre element with
 // the id site-probe.
 "use strict";
 
@@ -44,7 +44,11 @@ function overflowing(win) {
     found.push({element: describe(el, doc), right: Math.round(box.right), limit: Math.round(limit),
                 text: (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 80)});
   }
-  return {width: page, found: found};
+  // Search fields a reader sees at once (the theme once drew a second one across the top).
+  const searches = Array.from(doc.querySelectorAll(".search-button-field, form.bd-search"))
+    .filter(el => el.getClientRects().length > 0 && !el.closest("dialog:not([open])")
+            && win.getComputedStyle(el).visibility !== "hidden").length;
+  return {width: page, found: found, searches: searches};
 }
 
 function whenTypeset(frame) {

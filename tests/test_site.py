@@ -357,10 +357,22 @@ def test_the_layout_probe_finds_what_runs_off_the_page(tmp_path):
     assert [f["limit"] for f in found] == [300, 400], found
 
 
+def test_the_layout_probe_counts_search_fields(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_text(
+        "<!doctype html><html><body><button class='search-button-field'>Search</button>"
+        "<dialog><form class='bd-search'></form></dialog><div style='display:none'>"
+        "<button class='search-button-field'></button></div><form class='bd-search'>"
+        "<input></form></body></html>", encoding="utf-8")
+    assert _layout(site, ["page"], 1400, tmp_path)["page"]["searches"] == 2
+
+
 @pytest.mark.parametrize("width", [400, 1400])
 def test_nothing_is_wider_than_the_page(html, width, tmp_path):
     """At phone and desktop widths, what cannot wrap scrolls in its own box (code, outputs,
-    display math, tables); nothing reaches past the page or the article column."""
+    display math, tables); nothing reaches past the page or the article column; one search
+    field at most."""
     report = _layout(html, TOC_FILES, width, tmp_path)
     assert sorted(report) == sorted(TOC_FILES), sorted(report)
     problems = []
@@ -369,6 +381,8 @@ def test_nothing_is_wider_than_the_page(html, width, tmp_path):
             problems.append(f"{file}: the probe failed: {page['error']}")
             continue
         assert page["width"] == width, (file, page["width"])
+        if page["searches"] > 1:
+            problems.append(f"{file}: {page['searches']} search fields on show")
         problems += [f"{file}: {f['element']} reaches {f['right']} px > {f['limit']} px: "
                      f"{f['text']!r}" for f in page["found"]]
     summary = f"at {width} px, {len(problems)} elements too wide:"
