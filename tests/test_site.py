@@ -1,108 +1,27 @@
-"""The built HTML book: no broken local link, anchor or image, no error box, no raw directive.
+"""The built HTML book as a reader sees it (the layout in a browser: test_site_layout.py).
 
-Builds the book ONCE (module-scoped fixture, warnings are errors, into a temporary folder; about
-10-60 s), then walks every HTML page with the standard library's html.parser. It also checks each
-chapter's launch buttons (Colab, Binder) and download link, and the glossary.
+Every page, read with html.parser: no broken local link, anchor or image, no error box, no raw
+directive; every image of the text in a numbered, captioned figure; no hand-numbered heading
+("9.6. 1."); no test machinery shown (nbval); bibliography labels in the author-year form of
+the citations; each chapter's launch buttons and download link; the glossary. The book is built
+once per run unless BOOK_HTML names a built one (see site_pages.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
-import shutil
-import subprocess
-import sys
-import time
 from functools import cache
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-TOC_FILES = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
-CHAPTERS = [f for f in TOC_FILES if f.startswith("notebooks/")]
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
-# Text inside these (code, math, scripts) may legitimately show braces and fences.
-VERBATIM_TAGS = {"pre", "code", "script", "style", "textarea", "kbd", "samp"}
-VERBATIM_CLASSES = {"math", "highlight", "output", "cell_output"}
-ERROR_CLASSES = {"system-message", "problematic"}
-RAW_MARKUP = re.compile(
-    r"```\{|:::\{|\{(?:exercise|solution|solution-start|solution-end|glossary|term|doc|cite|"
-    r"ref|numref|eq|math|figure|note|warning|admonition|bibliography|code-cell|dropdown)\}")
-LINK_ATTRS = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
-              ("iframe", "src"), ("source", "src"), ("video", "src"), ("audio", "src")}
-
-
-class Page(HTMLParser):
-    """The ids, links, error boxes and visible (non-code, non-math) text of one HTML page."""
-
-    def __init__(self, path: Path):
-        super().__init__(convert_charrefs=True)
-        self.path = path
-        self.ids: set[str] = set()
-        self.links: list[tuple[str, str]] = []  # (tag, url)
-        self.errors: list[str] = []
-        self.text: list[str] = []
-        self._stack: list[tuple[str, bool]] = []  # (tag, verbatim)
-        self.feed(path.read_text(encoding="utf-8"))
-        self.close()
-
-    def _verbatim(self) -> bool:
-        return bool(self._stack) and self._stack[-1][1]
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        for name in ("id", "name" if tag == "a" else None):
-            if name and attrs.get(name):
-                self.ids.add(attrs[name])
-        for (link_tag, attr) in LINK_ATTRS:
-            if tag == link_tag and attrs.get(attr):
-                self.links.append((tag, attrs[attr]))
-        classes = set((attrs.get("class") or "").split())
-        if classes & ERROR_CLASSES:
-            self.errors.append(f"<{tag} class={attrs.get('class')!r}>")
-        if tag not in VOID:
-            verbatim = (self._verbatim() or tag in VERBATIM_TAGS
-                        or any(c in VERBATIM_CLASSES for c in classes))
-            self._stack.append((tag, verbatim))
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID and self._stack and self._stack[-1][0] == tag:
-            self._stack.pop()
-
-    def handle_endtag(self, tag):
-        for i in range(len(self._stack) - 1, -1, -1):
-            if self._stack[i][0] == tag:
-                del self._stack[i:]
-                break
-
-    def handle_data(self, data):
-        if not self._verbatim():
-            self.text.append(data)
+from site_pages import CHAPTERS, CONFIG, RAW_MARKUP, ROOT, TOC_FILES, Page, built_html
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory) -> Path:
-    """Build the book once, warnings as errors, and return the HTML folder."""
-    out = tmp_path_factory.mktemp("site")
-    exe = Path(sys.executable).with_name("jupyter-book")
-    command = [str(exe) if exe.exists() else shutil.which("jupyter-book"), "build", str(ROOT),
-               "-W", "-n", "--keep-going", "--path-output", str(out)]
-    start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-    seconds = time.perf_counter() - start
-    print(f"\njupyter-book build: {seconds:.1f} s")
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed:\n{log[-6000:]}"
-    assert "WARNING" not in log, log[-6000:]
-    return out / "_build" / "html"
+def html() -> Path:
+    return built_html()
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +108,85 @@ def test_glossary_entries_name_a_chapter_and_a_korean_term(html):
         term = re.sub(r"<[^>]+>", "", entry.split("</dt>")[0]).strip()
         assert 'href="../notebooks/' in entry, f"{term}: no chapter link"
         assert re.search(r"[\uac00-\ud7a3]", entry), f"{term}: no Korean term"
+
+
+# --- what a reader sees: figures, headings, test machinery, bibliography ----------------------
+
+HAND_NUMBER = re.compile(r"^(\d+(\.\d+)*[.):]|\d+(\.\d+)+)(\s|$)")
+AUTHOR_YEAR = re.compile(r"^\S.*?(?: et al\.| and \S.*?)?, (\d{4}[a-z]?|n\.d\.)$")
+
+
+def _toc_pages(html, pages) -> dict[str, Page]:
+    return {file: pages[(html / f"{file}.html").resolve()] for file in TOC_FILES}
+
+
+def test_every_image_is_a_numbered_captioned_figure(html, pages):
+    """Images of the text sit in a <figure> whose caption is numbered ("Fig. 2.1")."""
+    bare = []
+    for file, page in _toc_pages(html, pages).items():
+        for n, image in enumerate(page.images, 1):
+            if not (image["figure"]["caption"] or "").strip().startswith("Fig."):
+                where = "no caption" if image["figure"]["caption"] is None else "not numbered"
+                bare.append(f"{file}: image {n} under the heading {image['heading']!r} ({where}; "
+                            f"{Path(unquote(image['src'])).name})")
+    assert not bare, f"{len(bare)} images outside a numbered, captioned figure:\n" + "\n".join(bare)
+
+
+def test_no_heading_is_numbered_by_hand(html, pages):
+    """Sphinx numbers the headings; a number typed into one reads "9.6. 1. ..." on the site."""
+    numbered = [f"{file}: {(number + ' ' + rest).strip()!r}"
+                for file, page in _toc_pages(html, pages).items()
+                for number, rest in page.headings if HAND_NUMBER.match(rest)]
+    assert not numbered, "headings with a number of their own:\n" + "\n".join(numbered)
+
+
+def test_no_test_machinery_is_shown(html, pages):
+    """nbval markers live in cell tags, and the prose says "check", not the tool's name."""
+    shown = []
+    for file, page in _toc_pages(html, pages).items():
+        text = " ".join(page.shown)
+        shown += [f"{file}: ...{' '.join(text[m.start() - 70:m.end() + 50].split())}..."
+                  for m in re.finditer(r"nbval", text, flags=re.IGNORECASE)]
+    assert not shown, "test machinery shown to readers:\n" + "\n".join(shown)
+
+
+def test_bibliography_labels_read_like_the_citations(html, pages):
+    labels = pages[(html / "book" / "bibliography.html").resolve()].labels
+    assert len(labels) >= 10, labels
+    wrong = [label for label in labels if not AUTHOR_YEAR.match(label)]
+    assert not wrong, f"bibliography labels not in author-year form: {wrong}"
+    cited = {" ".join(c.split()) for page in pages.values() for c in page.citations}
+    assert cited, "no citation found in the text"
+    unmatched = sorted(cited - set(labels))
+    assert not unmatched, f"citations in the text with no bibliography label alike: {unmatched}"
+
+
+def _book_site():
+    spec = importlib.util.spec_from_file_location("book_site", ROOT / "book/_ext/book_site.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_author_year_labels_of_single_double_and_many_authors():
+    from pybtex.database import Entry, Person
+
+    label = _book_site().author_year_label
+
+    def entry(*authors, year="2017"):
+        return Entry("article", fields={"year": year},
+                     persons={"author": [Person(a) for a in authors]})
+
+    assert label(entry("Elman, Jeffrey L.", year="1990")) == "Elman, 1990"
+    assert label(entry("Press, Ofir", "Wolf, Lior")) == "Press and Wolf, 2017"
+    assert label(entry("Vaswani, Ashish", "Shazeer, Noam", "Parmar, Niki")) == (
+        "Vaswani et al., 2017")
+    assert label(entry("van den Oord, A\\\"aron", "Li, Yazhe")) == "van den Oord and Li, 2017"
+    assert label(entry("Kaiser, {\\L}ukasz")) == "Kaiser, 2017"
+    assert label(entry("{\\L}ukasiewicz, Jan")) == "\u0141ukasiewicz, 2017"
+
+
+def test_math_macros_become_latex_commands():
+    latex = _book_site().latex_macros({"dk": "d_k", "norm": ["\\lVert #1 \\rVert", 1]})
+    assert latex == "\\newcommand{\\dk}{d_k}\n\\newcommand{\\norm}[1]{\\lVert #1 \\rVert}\n"
+

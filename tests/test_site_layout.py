@@ -1,0 +1,108 @@
+"""The built book in headless Chromium at phone (400 px) and desktop (1400 px) widths.
+
+What cannot wrap (code, outputs, display math, tables) scrolls in its own box: nothing may reach
+past the page, or past the article column for what is inside the article; and one search field
+at most is on show. The probe that measures this is site_layout.js. Chromium: the first of
+CHROMIUM (a path), `chromium`, `chromium-browser`, `google-chrome` on the PATH (Debian:
+`apt-get install chromium`). The book is built once per run unless BOOK_HTML names a built one.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from site_pages import TOC_FILES, built_html
+
+
+@pytest.fixture(scope="module")
+def html() -> Path:
+    return built_html()
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _chromium() -> str:
+    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    if not found:
+        pytest.fail("no headless browser for the layout check: install Chromium (Debian: "
+                    "`apt-get install chromium`) or set CHROMIUM to its path")
+    return found
+
+
+def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str, dict]:
+    """Open the pages ``files`` (no ``.html``) at ``width`` CSS pixels; the probe's report.
+
+    Chromium's window cannot be narrower than 500 px, so each page is an iframe of the width
+    (its own viewport: the theme's phone layout applies), all in one window.
+    """
+    frames = "".join(
+        f'<iframe data-page="{file}" src="{(html / f"{file}.html").resolve().as_uri()}" '
+        f'style="position:absolute;top:0;left:0;width:{width}px;height:800px;border:0"></iframe>'
+        for file in files)
+    probe = (Path(__file__).with_name("site_layout.js")).read_text(encoding="utf-8")
+    harness = workdir / "harness.html"
+    harness.write_text(f"<!doctype html><html><body style='margin:0'>{frames}"
+                       f"<script>{probe}</script></body></html>", encoding="utf-8")
+    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--hide-scrollbars", "--allow-file-access-from-files",
+               f"--user-data-dir={workdir / 'profile'}", "--virtual-time-budget=60000",
+               f"--window-size={max(width, 500) + 20},820", "--dump-dom", harness.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    reports = re.findall(r'<pre id="site-probe">(.*?)</pre>', result.stdout, flags=re.DOTALL)
+    assert reports, f"the browser gave no layout report:\n{result.stderr[-3000:]}"
+    return json.loads(html_lib.unescape(reports[-1]))
+
+
+def test_the_layout_probe_finds_what_runs_off_the_page(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_text(
+        "<!doctype html><html><body style='margin:0'><article class='bd-article' "
+        "style='width:300px'><p>fits</p><pre style='overflow-x:auto'>" + "scrolls " * 80
+        + "</pre><div id='wide' style='width:350px'>too wide for the column</div></article>"
+        "<div id='page-wide' style='width:700px'>wider than the page</div></body></html>",
+        encoding="utf-8")
+    found = _layout(site, ["page"], 400, tmp_path)["page"]["found"]
+    assert [f["element"] for f in found] == ["div#wide", "div#page-wide"], found
+    assert [f["limit"] for f in found] == [300, 400], found
+
+
+def test_the_layout_probe_counts_search_fields(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_text(
+        "<!doctype html><html><body><button class='search-button-field'>Search</button>"
+        "<dialog><form class='bd-search'></form></dialog><div style='display:none'>"
+        "<button class='search-button-field'></button></div><form class='bd-search'>"
+        "<input></form></body></html>", encoding="utf-8")
+    assert _layout(site, ["page"], 1400, tmp_path)["page"]["searches"] == 2
+
+
+@pytest.mark.parametrize("width", [400, 1400])
+def test_nothing_is_wider_than_the_page(html, width, tmp_path):
+    """At phone and desktop widths, what cannot wrap scrolls in its own box (code, outputs,
+    display math, tables); nothing reaches past the page or the article column; one search
+    field at most."""
+    report = _layout(html, TOC_FILES, width, tmp_path)
+    assert sorted(report) == sorted(TOC_FILES), sorted(report)
+    problems = []
+    for file, page in sorted(report.items()):
+        if "error" in page:
+            problems.append(f"{file}: the probe failed: {page['error']}")
+            continue
+        assert page["width"] == width, (file, page["width"])
+        if page["searches"] > 1:
+            problems.append(f"{file}: {page['searches']} search fields on show")
+        problems += [f"{file}: {f['element']} reaches {f['right']} px > {f['limit']} px: "
+                     f"{f['text']!r}" for f in page["found"]]
+    summary = f"at {width} px, {len(problems)} elements too wide:"
+    assert not problems, "\n".join([summary, *problems])
