@@ -226,7 +226,8 @@ def needed_cells(nb, exercise) -> list[int]:
     cell that binds a name the solution, its checks or another needed cell read (a backward slice
     on names: cells that only mutate an object, e.g. ``model.train()``, need the ``setup`` tag).
     """
-    before = [i for i in range(exercise.solution) if nb.cells[i].cell_type == "code"]
+    before = [i for i in range(exercise.solution) if nb.cells[i].cell_type == "code"
+              and "colab-setup" not in se.tags(nb.cells[i])]
     if not before:
         return []
     wanted, defined = set(), set()
