@@ -27,6 +27,7 @@ def test_specials_and_vocabulary(tok):
     assert tuple(tok.vocab[:4]) == SPECIAL_PIECES
     assert len(tok) == len(tok.vocab) == 80
     assert len(set(tok.vocab)) == 80
+    assert repr(tok) == "SubwordTokenizer(80 pieces)"
 
 
 def test_same_interface_as_the_character_tokenizer(tok):
