@@ -1,6 +1,7 @@
 import inspect
 import io
 import os
+import pickle
 
 import pytest
 import torch
@@ -113,6 +114,13 @@ def test_checkpoint_round_trip_with_weights_only(tok):
     assert torch.equal(checkpoint["model"]["weight"], model.weight)
 
 
+def test_pickles_as_its_model(tok):
+    copy = pickle.loads(pickle.dumps(tok))
+    assert copy == tok and copy is not tok
+    text = "고양이는 사과를 세 개 먹었어요"
+    assert copy.encode(text) == tok.encode(text)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"vocab_size": 4}, ValueError, "vocab_size=4 must be an int >= 5"),
     ({"vocab_size": 5000}, ValueError, "vocab_size=5000 cannot be trained .* <= "),
@@ -120,6 +128,7 @@ def test_checkpoint_round_trip_with_weights_only(tok):
     ({"character_coverage": 0.5}, ValueError, "character_coverage=0.5 must be"),
     ({"texts": "one string"}, TypeError, "texts must be an iterable of sentences"),
     ({"texts": ["", "  "]}, ValueError, "at least one non-empty sentence"),
+    ({"texts": ["a b", ("a", "b")]}, TypeError, r"texts\[1\] must be a str, got tuple"),
 ])
 def test_train_rejects_bad_arguments(kwargs, error, match):
     kwargs = {"texts": TEXTS, "vocab_size": 70, **kwargs}

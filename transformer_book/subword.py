@@ -82,7 +82,12 @@ class SubwordTokenizer:
                              "[0.9, 1.0]")
         if isinstance(texts, str):
             raise TypeError("texts must be an iterable of sentences, got one str")
-        sentences = [unicodedata.normalize("NFC", t) for t in texts if t.strip()]
+        sentences = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
+            if text.strip():
+                sentences.append(unicodedata.normalize("NFC", text))
         if not sentences:
             raise ValueError("texts must hold at least one non-empty sentence")
         out = io.BytesIO()
@@ -119,6 +124,9 @@ class SubwordTokenizer:
 
     def __repr__(self) -> str:
         return f"SubwordTokenizer({len(self)} pieces)"
+
+    def __reduce__(self):  # pickles as its model (for DataLoader workers and spawned processes)
+        return (SubwordTokenizer, (self.model,))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SubwordTokenizer) and other.model == self.model
