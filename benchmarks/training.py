@@ -127,7 +127,7 @@ def run_steps(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Mo
     start = time.perf_counter()
     for b in batches:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(b.src, b.tgt_in, b.src_mask, b.tgt_mask)
+            logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
         loss = loss_fn(logits, b.tgt_out)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             group["lr"] = 1e-4
     loss_fn = LabelSmoothingLoss(0.1, ignore_index=0)
     batches = [b.to(device) for b in make_batches(args, vocab)]
-    tokens = sum(int(b.src_mask.sum() + b.tgt_mask.sum()) for b in batches)
+    tokens = sum(int(b.src_padding_mask.sum() + b.tgt_padding_mask.sum()) for b in batches)
     flops = sum(step_flops(config, b) for b in batches)
 
     for name in runners:  # warm up (allocator, kernels, compilation)

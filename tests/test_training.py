@@ -6,30 +6,34 @@ import pytest
 import torch
 from torch import nn
 
-from transformer_book import Transformer, set_seed
-from transformer_book.data import copy_pairs, date_tokenizer, make_batches
-from transformer_book.training import (
+from transformer_book import Transformer, TransformerConfig, set_seed
+from transformer_book.batching import make_batches
+from transformer_book.checkpoints import (
     CheckpointError,
-    History,
+    average_weights,
+    load_checkpoint,
+    save_checkpoint,
+)
+from transformer_book.data import copy_pairs, date_tokenizer
+from transformer_book.schedule import (
     LabelSmoothingLoss,
+    make_optimizer,
+    transformer_lr,
+    warmup_scheduler,
+)
+from transformer_book.training import (
+    History,
     NonFiniteLossError,
     TrainingConfig,
-    average_weights,
     evaluate,
     exact_match,
     fit,
-    load_checkpoint,
-    make_optimizer,
-    preset_config,
-    save_checkpoint,
-    transformer_lr,
-    warmup_scheduler,
 )
 
 
 def tiny_model(tok, **kw):
     set_seed(0)
-    return Transformer(preset_config("tiny", len(tok), **kw))
+    return Transformer(TransformerConfig.tiny(len(tok), **kw))
 
 
 def test_schedule_formula_and_shape():
@@ -192,8 +196,10 @@ def test_training_config_checks_its_arguments():
         TrainingConfig(epochs=0)
     with pytest.raises(ValueError, match="clip_norm="):
         TrainingConfig(clip_norm=-1.0)
-    with pytest.raises(ValueError, match="preset="):
-        preset_config("huge", 10)
+    with pytest.raises(TypeError, match="batch_size=2.5 must be an int"):
+        TrainingConfig(batch_size=2.5)
+    with pytest.raises(ValueError, match="lr_factor=0"):
+        TrainingConfig(lr_factor=0)
 
 
 def test_average_weights_and_epoch_hook():
