@@ -95,9 +95,8 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, truncated file, not a torch file, unsafe pickle ...
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"{str(path)!r} is not a readable checkpoint ({reason[:200]})"
+            f"{str(path)!r} is not a readable checkpoint ({_reason(exc)})"
         ) from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a transformer_book checkpoint")
@@ -107,13 +106,17 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
         model = Transformer(config)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"{str(path)!r} is a damaged checkpoint ({reason[:200]})") from exc
+        raise CheckpointError(f"{str(path)!r} is a damaged checkpoint ({_reason(exc)})") from exc
     model.to(get_device(device)).eval()
     return Checkpoint(model, tokenizer, state.get("epoch", 0), state.get("history", {}),
                       state.get("training", {}), state.get("extra", {}), state.get("optimizer"),
                       state.get("scheduler"), state.get("rng_state"),
                       list(state.get("cuda_rng_states", [])))
+
+
+def _reason(exc: Exception) -> str:
+    """An exception's message on one line, at most 200 characters (or the exception's name)."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def average_weights(states: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:
