@@ -66,12 +66,18 @@ def test_feed_forward_rejects_bad_arguments(kwargs, word):
 
 # --- layers against torch.nn -----------------------------------------------------------------
 
+def _layer_and_torch_twin(ours_class: type, theirs_class: type, norm_first: bool):
+    """Our layer and PyTorch's, without dropout, holding the same weights."""
+    ours = ours_class(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    theirs = theirs_class(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu", batch_first=True,
+                          norm_first=norm_first)
+    copy_torch_weights(ours, theirs)
+    return ours, theirs
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer_matches_torch(norm_first):
-    ours = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
-    theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
-                                        batch_first=True, norm_first=norm_first)
-    copy_torch_weights(ours, theirs)
+    ours, theirs = _layer_and_torch_twin(EncoderLayer, nn.TransformerEncoderLayer, norm_first)
     x, _, _ = _inputs()
     pad = torch.ones(3, 6, dtype=torch.bool)
     pad[1, 4:] = False
@@ -88,10 +94,7 @@ def test_encoder_layer_matches_torch(norm_first):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_matches_torch(norm_first):
-    ours = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
-    theirs = nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
-                                        batch_first=True, norm_first=norm_first)
-    copy_torch_weights(ours, theirs)
+    ours, theirs = _layer_and_torch_twin(DecoderLayer, nn.TransformerDecoderLayer, norm_first)
     x, memory, src_pad = _inputs()
     a, weights = ours(x, memory, self_attn_mask=causal_mask(6),
                       cross_attn_mask=attention_mask(src_pad))
