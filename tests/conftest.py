@@ -1,4 +1,4 @@
-"""What the tests share: the ``slow`` marker and small models and tokenizers.
+"""What the tests share: the ``slow`` marker and a small model.
 
 ``pytest -m "not slow"`` runs the package's unit tests and doctests; plain ``pytest`` runs
 everything. Slow are the notebooks (nbval), the site build, the student edition, the command
@@ -14,8 +14,6 @@ import pytest
 import torch
 
 from transformer_book import Transformer, TransformerConfig, set_seed
-from transformer_book.data import date_tokenizer
-from transformer_book.tokenizers import CharTokenizer
 
 # The unit tests compute on small tensors, where a second thread costs more than it gives, and on
 # a machine busy with other work many times more (a training test: 6 s on one thread, 80 s on
@@ -37,12 +35,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.path.suffix == ".ipynb" or item.path.name in SLOW_TEST_FILES:
             item.add_marker(slow)
-
-
-@pytest.fixture
-def tokenizer() -> CharTokenizer:
-    """Chapter 8's character vocabulary (dates, in English, ISO and Korean)."""
-    return date_tokenizer()
 
 
 @pytest.fixture

@@ -174,7 +174,8 @@ def test_bfloat16_autocast(norm_first):
     assert logits.dtype == torch.bfloat16
     assert torch.isfinite(logits.float()).all()
     logits.float().sum().backward()
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
     reference = model(src, tgt, src_pad, tgt_pad)
     assert (logits.float() - reference).abs().max() < 0.25  # bf16 has 8 bits of mantissa
 
