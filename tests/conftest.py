@@ -1,9 +1,10 @@
 """What the tests share: the ``slow`` marker and a small model.
 
 ``pytest -m "not slow"`` runs the package's unit tests and doctests; plain ``pytest`` runs
-everything. Slow are the notebooks (nbval), the site build, the student edition, the command
+everything. Slow are the notebooks run by nbval, the site build, the student edition, the command
 lines run as subprocesses and the benchmark scripts: the hook below marks them by where they
 live, so that a new test in one of those files is slow without anyone remembering to say so.
+(tests/test_notebooks.py only reads the committed notebooks, in a second, and stays fast.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from transformer_book import Transformer, TransformerConfig, set_seed
 torch.set_num_threads(1)
 
 SLOW_TEST_FILES = {
-    "test_notebooks.py",  # every notebook, executed
     "test_nbval_strict.py",  # nbval on a notebook, in a subprocess
     "test_site.py",  # the book's HTML build
     "test_student_edition.py",  # the student edition and the chapters' exercises
