@@ -25,19 +25,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from transformer_book import MultiHeadAttention, get_device, set_seed  # noqa: E402
+from transformer_book.torch_parity import copy_torch_weights  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def copy_to_builtin(ours: MultiHeadAttention, builtin: nn.MultiheadAttention) -> None:
-    """Give ``builtin`` the weights of ``ours`` (in_proj_weight = [W^Q; W^K; W^V])."""
-    with torch.no_grad():
-        builtin.in_proj_weight.copy_(torch.cat(
-            [ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]))
-        builtin.in_proj_bias.copy_(torch.cat(
-            [ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
-        builtin.out_proj.weight.copy_(ours.out_proj.weight)
-        builtin.out_proj.bias.copy_(ours.out_proj.bias)
 
 
 def step(module: nn.Module, x: torch.Tensor) -> None:
@@ -69,7 +59,7 @@ def measure(length: int, args: argparse.Namespace, device: torch.device) -> tupl
     batch = max(1, args.tokens // length)
     ours = MultiHeadAttention(args.d_model, args.heads).to(device, dtype)
     builtin = nn.MultiheadAttention(args.d_model, args.heads, batch_first=True).to(device, dtype)
-    copy_to_builtin(ours, builtin)
+    copy_torch_weights(ours, builtin)  # the same weights in both
     x = torch.randn(batch, length, args.d_model, device=device, dtype=dtype, requires_grad=True)
     for module in (ours, builtin):  # warm up (kernel choice, allocator, caches)
         for _ in range(args.warmup):

@@ -36,13 +36,9 @@ from transformer_book import (  # noqa: E402
     get_device,
     set_seed,
 )
-from transformer_book.data import Batch, Collate, date_pairs, date_tokenizer  # noqa: E402
-from transformer_book.training import (  # noqa: E402
-    PRESETS,
-    LabelSmoothingLoss,
-    make_optimizer,
-    preset_config,
-)
+from transformer_book.batching import Batch, Collate  # noqa: E402
+from transformer_book.data import date_pairs, date_tokenizer  # noqa: E402
+from transformer_book.schedule import LabelSmoothingLoss, make_optimizer  # noqa: E402
 
 # Peak dense bf16 tensor-core rates (FLOP/s), vendors' data sheets (SXM parts for H100/H200).
 PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
@@ -127,7 +123,7 @@ def run_steps(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Mo
     start = time.perf_counter()
     for b in batches:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(b.src, b.tgt_in, b.src_mask, b.tgt_mask)
+            logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
         loss = loss_fn(logits, b.tgt_out)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -140,7 +136,7 @@ def run_steps(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Mo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best)")
-    parser.add_argument("--preset", choices=list(PRESETS), default="small")
+    parser.add_argument("--preset", choices=TransformerConfig.SIZES, default="small")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="default 64 (small/tiny) or 128 (base)")
     parser.add_argument("--seq-len", type=int, default=None,
@@ -165,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
     vocab = len(date_tokenizer()) if args.seq_len is None else 37000 if args.preset == "base" \
         else 1000
-    config = preset_config(args.preset, vocab, dropout=0.1,
-                           max_len=max(PRESETS[args.preset]["max_len"], (args.seq_len or 0) + 1))
+    preset = getattr(TransformerConfig, args.preset)
+    config = preset(vocab, dropout=0.1, max_len=max(preset(vocab).max_len, (args.seq_len or 0) + 1))
     set_seed(0)
     models = {"ours": Transformer(config).to(device),
               "nn.Transformer": TorchTransformer(config).to(device)}
@@ -179,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             group["lr"] = 1e-4
     loss_fn = LabelSmoothingLoss(0.1, ignore_index=0)
     batches = [b.to(device) for b in make_batches(args, vocab)]
-    tokens = sum(int(b.src_mask.sum() + b.tgt_mask.sum()) for b in batches)
+    tokens = sum(int(b.src_padding_mask.sum() + b.tgt_padding_mask.sum()) for b in batches)
     flops = sum(step_flops(config, b) for b in batches)
 
     for name in runners:  # warm up (allocator, kernels, compilation)

@@ -27,6 +27,33 @@ def checkpoint(tmp_path_factory):
     return out
 
 
+TINY_RUN = ("--preset", "tiny", "--device", "cpu", "--epochs", "1", "--train-size", "128",
+            "--val-size", "16", "--test-size", "16", "--warmup", "10", "--no-progress")
+
+
+@pytest.mark.parametrize("task, source", [
+    ("dates-ko", "24 Nov 2026"), ("copy", "abcde"), ("reverse", "abcde"),
+])
+def test_every_task_trains_and_translates(task, source, tmp_path):
+    out = tmp_path / f"{task}.pt"
+    result = run("transformer_book.train", "--task", task, *TINY_RUN, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"task {task}, preset tiny" in result.stdout and "test exact match" in result.stdout
+    assert out.is_file()
+    result = run("transformer_book.translate", str(out), source, "--max-len", "5")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert len(line) <= 5
+
+
+def test_resume_refuses_a_checkpoint_of_another_task(checkpoint, tmp_path):
+    out = tmp_path / "other.pt"
+    out.write_bytes(checkpoint.read_bytes())
+    result = run("transformer_book.train", "--task", "reverse", *TINY_RUN, "--resume",
+                 "--out", str(out))
+    one_line_error(result, "was trained on task 'dates-iso', not 'reverse'")
+
+
 def test_help():
     for module in ("transformer_book.train", "transformer_book.translate"):
         result = run(module, "--help")
@@ -87,3 +114,7 @@ def test_bad_arguments_exit_with_2(checkpoint):
     assert result.returncode == 2 and "invalid choice" in result.stderr
     result = run("transformer_book.train", "--device", "cuda-nope", "--epochs", "1")
     one_line_error(result, "device=")
+    result = run("transformer_book.train", "--dropout", "1.5", "--epochs", "1", "--device", "cpu")
+    one_line_error(result, "dropout=1.5")
+    result = run("transformer_book.translate", str(checkpoint), "24 Nov 2026", "--max-len", "0")
+    assert result.returncode == 2 and "0 is not a positive integer" in result.stderr

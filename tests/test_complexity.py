@@ -132,7 +132,6 @@ def test_saved_tensor_bytes_sees_the_quadratic_matrix():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: layer_flops("lstm", 4, 4), "layer='lstm'"),
-    (lambda: layer_flops("convolutional", 4, 4), "k=None"),
     (lambda: layer_flops("restricted_self_attention", 4, 4, r=4), "r=4 must be odd"),
     (lambda: layer_flops("recurrent", 0, 4), "n=0"),
     (lambda: max_path_length("convolutional", 4, k=1), "k=1"),
@@ -147,6 +146,10 @@ def test_bad_arguments_raise_value_error(call, match):
 
 
 def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError, match="k=None must be an int"):  # a convolution needs k
+        layer_flops("convolutional", 4, 4)
+    with pytest.raises(TypeError, match="n=4.0 must be an int"):
+        attention_matrix_bytes(4.0)
     with pytest.raises(TypeError, match="dtype"):
         attention_matrix_bytes(4, dtype="float32")
     with pytest.raises(TypeError, match="callable"):

@@ -7,22 +7,19 @@ import datetime
 import pytest
 import torch
 
+from transformer_book.batching import Batch, Collate, make_batches, pad_sequences
 from transformer_book.data import (
     DATE_FORMATS,
-    Batch,
-    CharTokenizer,
-    Collate,
     DateDataset,
     copy_pairs,
     date_pairs,
     date_split,
     date_tokenizer,
     format_date,
-    make_batches,
-    pad_sequences,
     to_iso,
     to_korean,
 )
+from transformer_book.tokenizers import CharTokenizer
 
 DAY = datetime.date(2026, 11, 24)
 
@@ -146,8 +143,8 @@ def test_collate_shifts_the_target():
     assert batch.src.tolist() == [[a, b], [a, 0]]
     assert batch.tgt_in.tolist() == [[1, c, 0, 0], [1, c, b, a]]
     assert batch.tgt_out.tolist() == [[c, 2, 0, 0], [c, b, a, 2]]
-    assert batch.tgt_mask.tolist() == [[True, True, False, False], [True] * 4]
-    assert batch.src_mask.tolist() == (batch.src != 0).tolist()
+    assert batch.tgt_padding_mask.tolist() == [[True, True, False, False], [True] * 4]
+    assert batch.src_padding_mask.tolist() == (batch.src != 0).tolist()
     assert batch.num_tokens == 6
     with pytest.raises(ValueError, match="does not know"):
         Collate(tok, strict=True)([("abz", "a")])

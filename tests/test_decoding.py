@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transformer_book import Transformer, set_seed
-from transformer_book.data import date_pairs, date_tokenizer, pad_sequences
+from transformer_book import Transformer, TransformerConfig, set_seed
+from transformer_book.batching import pad_sequences
+from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import (
     beam_search,
     greedy_decode,
@@ -14,7 +15,6 @@ from transformer_book.decoding import (
     sequence_scores,
     translate,
 )
-from transformer_book.training import preset_config
 
 EOS, PAD = 2, 0
 
@@ -22,7 +22,7 @@ EOS, PAD = 2, 0
 def random_model(seed: int, vocab: int = 12, **kw) -> Transformer:
     """An untrained model with peaked, input-dependent distributions (plenty of beam choices)."""
     set_seed(seed)
-    model = Transformer(preset_config("tiny", vocab, dropout=0.0, **kw))
+    model = Transformer(TransformerConfig.tiny(vocab, dropout=0.0, **kw))
     with torch.no_grad():
         model.generator.weight.mul_(4.0)
     return model.eval()
@@ -60,7 +60,8 @@ def test_greedy_stops_early_when_every_sequence_ends():
     decode = model.decode
 
     def always_eos(*args, **kwargs):  # make <eos> by far the most likely token
-        return decode(*args, **kwargs).index_fill(-1, torch.tensor([EOS]), 1e4)
+        logits, weights = decode(*args, **kwargs)
+        return logits.index_fill(-1, torch.tensor([EOS]), 1e4), weights
 
     model.decode = always_eos
     src, mask = random_src(0)
@@ -112,10 +113,10 @@ def test_beam_search_finds_the_better_sequence_greedy_misses():
                 probs[last == a, -1, a] = 0.5
                 probs[last == b, -1, EOS] = 1.0
                 probs[last == EOS, -1, EOS] = 1.0
-            return probs.log()
+            return probs.log(), None
 
     set_seed(0)
-    model = Toy(preset_config("tiny", vocab))
+    model = Toy(TransformerConfig.tiny(vocab))
     src = torch.tensor([[4, 5]])
     greedy, _ = greedy_decode(model, src, max_len=4)
     beam, score = beam_search(model, src, max_len=4, beam_size=2, alpha=0.0)
@@ -138,11 +139,17 @@ def test_batched_decoding_equals_one_at_a_time():
 def test_translate_and_bad_arguments():
     tok = date_tokenizer()
     set_seed(0)
-    model = Transformer(preset_config("tiny", len(tok))).eval()
+    model = Transformer(TransformerConfig.tiny(len(tok))).eval()
     texts = [s for s, _ in date_pairs(5)]
     out = translate(model, tok, texts, max_len=12)
-    assert len(out) == 5 and all(isinstance(o, str) for o in out)
-    assert translate(model, tok, texts, beam_size=3, max_len=12, batch_size=2)[0] is not None
+    assert len(out) == 5 and all(isinstance(o, str) and len(o) <= 12 for o in out)
+    assert all(not tok.unknown_chars(o) for o in out)
+    # Cutting the texts into batches of two changes nothing: each is decoded on its own.
+    beam = translate(model, tok, texts, beam_size=3, max_len=12)
+    assert translate(model, tok, texts, beam_size=3, max_len=12, batch_size=2) == beam
+    ids, mask = pad_sequences([tok.encode(t) for t in texts])
+    tokens, _ = beam_search(model, ids, mask, max_len=12, beam_size=3)
+    assert beam == [tok.decode(row) for row in tokens.tolist()]
     with pytest.raises(TypeError, match="sequence of strings"):
         translate(model, tok, "24 Nov 2026")
     with pytest.raises(ValueError, match="does not know"):

@@ -16,7 +16,7 @@ from transformer_book import (
     attention_mask,
     causal_mask,
 )
-from transformer_book.layers import copy_torch_weights
+from transformer_book.torch_parity import copy_torch_weights
 
 D_MODEL, HEADS, D_FF = 16, 4, 32
 ATOL = 1e-5
@@ -66,12 +66,18 @@ def test_feed_forward_rejects_bad_arguments(kwargs, word):
 
 # --- layers against torch.nn -----------------------------------------------------------------
 
+def _layer_and_torch_twin(ours_class: type, theirs_class: type, norm_first: bool):
+    """Our layer and PyTorch's, without dropout, holding the same weights."""
+    ours = ours_class(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    theirs = theirs_class(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu", batch_first=True,
+                          norm_first=norm_first)
+    copy_torch_weights(ours, theirs)
+    return ours, theirs
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer_matches_torch(norm_first):
-    ours = EncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
-    theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
-                                        batch_first=True, norm_first=norm_first)
-    copy_torch_weights(ours, theirs)
+    ours, theirs = _layer_and_torch_twin(EncoderLayer, nn.TransformerEncoderLayer, norm_first)
     x, _, _ = _inputs()
     pad = torch.ones(3, 6, dtype=torch.bool)
     pad[1, 4:] = False
@@ -88,12 +94,11 @@ def test_encoder_layer_matches_torch(norm_first):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_matches_torch(norm_first):
-    ours = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
-    theirs = nn.TransformerDecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0, activation="relu",
-                                        batch_first=True, norm_first=norm_first)
-    copy_torch_weights(ours, theirs)
+    ours, theirs = _layer_and_torch_twin(DecoderLayer, nn.TransformerDecoderLayer, norm_first)
     x, memory, src_pad = _inputs()
-    a = ours(x, memory, tgt_mask=causal_mask(6), memory_mask=attention_mask(src_pad))
+    a, weights = ours(x, memory, self_attn_mask=causal_mask(6),
+                      cross_attn_mask=attention_mask(src_pad))
+    assert weights is None
     b = theirs(x, memory, tgt_mask=~causal_mask(6), memory_key_padding_mask=~src_pad)
     torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
 
@@ -121,7 +126,8 @@ def test_stacks_match_torch(norm_first):
     memory = enc(src, attention_mask(src_pad))
     t_memory = t_enc(src, src_key_padding_mask=~src_pad)
     torch.testing.assert_close(memory[src_pad], t_memory[src_pad], atol=ATOL, rtol=0)
-    out = dec(tgt, memory, causal_mask(4), attention_mask(src_pad))
+    out, weights = dec(tgt, memory, causal_mask(4), attention_mask(src_pad))
+    assert weights is None
     t_out = t_dec(tgt, t_memory, tgt_mask=~causal_mask(4), memory_key_padding_mask=~src_pad)
     torch.testing.assert_close(out, t_out, atol=ATOL, rtol=0)
 
@@ -146,11 +152,11 @@ def test_decoder_layer_is_causal_and_ignores_padded_memory():
     layer = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0)
     x, memory, src_pad = _inputs()
     mask = attention_mask(src_pad)
-    out = layer(x, memory, causal_mask(6), mask)
+    out, _ = layer(x, memory, causal_mask(6), mask)
     x2 = x.clone()
     x2[:, 4:] = torch.randn(3, 2, D_MODEL)  # change the last two target positions
     memory2 = memory.masked_fill(~src_pad[..., None], 123.0)  # change padded memory rows
-    out2 = layer(x2, memory2, causal_mask(6), mask)
+    out2, _ = layer(x2, memory2, causal_mask(6), mask)
     torch.testing.assert_close(out[:, :4], out2[:, :4], atol=1e-6, rtol=0)
     assert not torch.allclose(out[:, 4:], out2[:, 4:])
 
@@ -164,7 +170,17 @@ def test_cross_attention_weights():
         assert w.shape == (3, HEADS, 6, 5)
         torch.testing.assert_close(w.sum(-1), torch.ones(3, HEADS, 6))
         assert (w.masked_select(~src_pad[:, None, None, :]) == 0).all()
-    torch.testing.assert_close(out, dec(x, memory, causal_mask(6), attention_mask(src_pad)))
+    torch.testing.assert_close(out, dec(x, memory, causal_mask(6), attention_mask(src_pad))[0])
+
+
+def test_decoder_layer_returns_the_same_shape_of_result_with_or_without_weights():
+    layer = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.0)
+    x, memory, src_pad = _inputs()
+    masks = (causal_mask(6), attention_mask(src_pad))
+    out, none = layer(x, memory, *masks)
+    out_w, weights = layer(x, memory, *masks, need_weights=True)
+    assert none is None and weights.shape == (3, HEADS, 6, 5)
+    torch.testing.assert_close(out, out_w)
 
 
 def test_dropout_only_in_training():
@@ -188,6 +204,10 @@ def test_float64_and_gradients(norm_first):
 def test_layers_reject_bad_arguments():
     with pytest.raises(ValueError, match="d_model=10 is not divisible by num_heads=4"):
         EncoderLayer(10, 4, 32)
+    with pytest.raises(TypeError, match="num_layers=2.0 must be an int"):
+        Encoder(2.0, D_MODEL, HEADS, D_FF)
+    with pytest.raises(TypeError):  # dropout and the rest are keyword-only
+        EncoderLayer(D_MODEL, HEADS, D_FF, 0.1)
     with pytest.raises(ValueError, match="num_layers=0"):
         Encoder(0, D_MODEL, HEADS, D_FF)
     with pytest.raises(ValueError, match="num_layers=-2"):

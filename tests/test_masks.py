@@ -55,9 +55,15 @@ def test_causal_mask_device():
     assert causal_mask(3, device=torch.device("meta")).device.type == "meta"
 
 
-@pytest.mark.parametrize("size", [0, -1, 2.0, True, "3", None])
+@pytest.mark.parametrize("size", [0, -1])
 def test_causal_mask_rejects_bad_sizes(size):
-    with pytest.raises(ValueError, match="size="):
+    with pytest.raises(ValueError, match=f"size={size} must be an int >= 1"):
+        causal_mask(size)
+
+
+@pytest.mark.parametrize("size", [2.0, True, "3", None])
+def test_causal_mask_rejects_sizes_that_are_not_ints(size):
+    with pytest.raises(TypeError, match=f"size={size!r} must be an int"):
         causal_mask(size)
 
 
@@ -89,17 +95,21 @@ def test_attention_mask_both():
     assert mask[1, 0, 3].tolist() == [True, False, False, False]
 
 
-def test_attention_mask_follows_the_padding_mask_device():
+def test_attention_mask_follows_the_padding_mask_device_unless_told():
     pad = torch.ones(2, 3, dtype=torch.bool, device="meta")
-    assert attention_mask(pad, causal_size=3, device="cpu").device.type == "meta"
+    assert attention_mask(pad, causal_size=3).device.type == "meta"
+    assert attention_mask(pad).device.type == "meta"
+    on_cpu = torch.ones(2, 3, dtype=torch.bool)
+    assert attention_mask(on_cpu, causal_size=3, device="meta").device.type == "meta"
+    assert attention_mask(on_cpu, device="meta").device.type == "meta"
 
 
 @pytest.mark.parametrize(
     "pad, error, words",
     [
-        (torch.ones(2, 3), ValueError, ["key_padding_mask", "float32"]),
-        (torch.ones(2, 3, 1, dtype=torch.bool), ValueError, ["key_padding_mask", "(2, 3, 1)"]),
-        ([[True, False]], TypeError, ["key_padding_mask", "list"]),
+        (torch.ones(2, 3), TypeError, ["padding_mask", "float32"]),
+        (torch.ones(2, 3, 1, dtype=torch.bool), ValueError, ["padding_mask", "(2, 3, 1)"]),
+        ([[True, False]], TypeError, ["padding_mask", "list"]),
     ],
 )
 def test_attention_mask_rejects_bad_padding_masks(pad, error, words):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from transformer_book import Transformer, TransformerConfig, attention_mask, causal_mask
-from transformer_book.layers import copy_torch_weights
+from transformer_book.torch_parity import copy_torch_weights
 
 SRC_V, TGT_V = 23, 19
 
@@ -44,10 +44,22 @@ def test_presets_follow_table_3():
     for c in (base, big):
         assert c.src_vocab_size == c.tgt_vocab_size == 37000 and c.share_embeddings
         assert not c.norm_first
-    small = TransformerConfig.small(100, 90)
-    assert (small.src_vocab_size, small.tgt_vocab_size, small.d_model) == (100, 90, 128)
     assert TransformerConfig.base(vocab_size=1000, num_layers=2).num_layers == 2
     assert TransformerConfig.base().to_dict()["d_ff"] == 2048
+
+
+def test_each_size_is_one_model_with_one_or_two_vocabularies():
+    sizes = {name: getattr(TransformerConfig, name)(100) for name in TransformerConfig.SIZES}
+    shape = {name: (c.d_model, c.num_heads, c.num_layers, c.d_ff, c.dropout)
+             for name, c in sizes.items()}
+    assert shape == {"tiny": (32, 2, 1, 64, 0.0), "small": (64, 4, 2, 128, 0.0),
+                     "base": (512, 8, 6, 2048, 0.1), "big": (1024, 16, 6, 4096, 0.3)}
+    for c in sizes.values():  # one vocabulary: shared by source and target, embeddings shared
+        assert c.src_vocab_size == c.tgt_vocab_size == 100 and c.share_embeddings
+    two = TransformerConfig.small(100, 90)  # two vocabularies: separate embeddings
+    assert (two.src_vocab_size, two.tgt_vocab_size, two.share_embeddings) == (100, 90, False)
+    assert (two.d_model, two.d_ff) == (sizes["small"].d_model, sizes["small"].d_ff)
+    assert TransformerConfig.tiny(10, dropout=0.2).dropout == 0.2
 
 
 def test_parameter_counts_of_base_and_big():
@@ -66,10 +78,18 @@ def test_parameter_counts_of_base_and_big():
     (dict(src_vocab_size=10, tgt_vocab_size=12, share_embeddings=True), "share_embeddings"),
     (dict(src_vocab_size=10, tgt_vocab_size=10, dropout=1.5), "dropout=1.5"),
     (dict(src_vocab_size=10, tgt_vocab_size=10, max_len=0), "max_len=0"),
-    (dict(src_vocab_size=10.0, tgt_vocab_size=10), "src_vocab_size=10.0"),
 ])
 def test_config_rejects_bad_values(kwargs, words):
     with pytest.raises(ValueError, match=words):
+        TransformerConfig(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(src_vocab_size=10.0, tgt_vocab_size=10), "src_vocab_size=10.0 must be an int"),
+    (dict(src_vocab_size=10, tgt_vocab_size=10, dropout="0.1"), "dropout='0.1' must be a number"),
+])
+def test_config_rejects_bad_types(kwargs, words):
+    with pytest.raises(TypeError, match=words):
         TransformerConfig(**kwargs)
 
 
@@ -87,7 +107,9 @@ def test_forward_shapes_and_pieces():
     assert logits.shape == (3, 5, TGT_V)
     memory = model.encode(src, src_pad)
     assert memory.shape == (3, 7, 32)
-    torch.testing.assert_close(logits, model.decode(tgt, memory, src_pad, tgt_pad))
+    logits1, none = model.decode(tgt, memory, src_pad, tgt_pad)
+    torch.testing.assert_close(logits, logits1)
+    assert none is None  # the same shape of result with or without weights
     logits2, weights = model.decode(tgt, memory, src_pad, tgt_pad, need_weights=True)
     torch.testing.assert_close(logits, logits2)
     assert len(weights) == 2 and weights[0].shape == (3, 4, 5, 7)
@@ -152,7 +174,8 @@ def test_bfloat16_autocast(norm_first):
     assert logits.dtype == torch.bfloat16
     assert torch.isfinite(logits.float()).all()
     logits.float().sum().backward()
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
     reference = model(src, tgt, src_pad, tgt_pad)
     assert (logits.float() - reference).abs().max() < 0.25  # bf16 has 8 bits of mantissa
 
@@ -206,15 +229,16 @@ def test_weight_tying():
     model = _model()
     assert model.generator.weight is model.tgt_embed.weight
     assert model.src_embed is not model.tgt_embed
-    shared = Transformer(TransformerConfig.small(20, 20, share_embeddings=True))
+    shared = Transformer(TransformerConfig.small(20))
     assert shared.src_embed is shared.tgt_embed
     assert shared.generator.weight is shared.src_embed.weight
     untied = Transformer(TransformerConfig.small(20, 20, tie_embeddings=False))
+    assert not untied.config.share_embeddings
     assert untied.generator.weight is not untied.tgt_embed.weight
     n = sum(p.numel() for p in untied.parameters()) - sum(p.numel() for p in shared.parameters())
-    assert n == 2 * 20 * 128  # the source embedding and the output projection
+    assert n == 2 * 20 * 64  # the source embedding and the output projection
     # A tied model survives a state_dict round trip with its weights still tied.
-    copy = Transformer(TransformerConfig.small(20, 20, share_embeddings=True))
+    copy = Transformer(TransformerConfig.small(20))
     copy.load_state_dict(shared.state_dict())
     assert copy.generator.weight is copy.tgt_embed.weight
     torch.testing.assert_close(copy.generator.weight, shared.generator.weight)
@@ -256,13 +280,15 @@ def test_bad_inputs_raise_clear_errors():
         model(torch.randint(SRC_V, (3, 17)), tgt)
     with pytest.raises(ValueError, match="tgt has length 20"):
         model(src, torch.randint(TGT_V, (3, 20)))
-    with pytest.raises(ValueError, match="integer token ids"):
+    with pytest.raises(TypeError, match="src must hold integer token ids, got torch.float32"):
         model(src.float(), tgt)
+    with pytest.raises(ValueError, match=r"tgt must have shape \(batch, seq\)"):
+        model.decode(tgt[0], model.encode(src))
     with pytest.raises(TypeError, match="torch.Tensor"):
         model([[1, 2]], tgt)
-    with pytest.raises(ValueError, match="src_padding_mask must be a bool tensor"):
+    with pytest.raises(TypeError, match="src_padding_mask must be a bool tensor"):
         model(src, tgt, src_pad.long())
-    with pytest.raises(ValueError, match="tgt_padding_mask must be a bool tensor of shape"):
+    with pytest.raises(ValueError, match=r"tgt_padding_mask must have shape \(3, 5\)"):
         model(src, tgt, src_pad, tgt_pad[:, :2])
     with pytest.raises(ValueError, match="memory must have shape"):
         model.decode(tgt, torch.randn(3, 7, 8))

@@ -67,7 +67,7 @@ def test_plot_curves_returns_labelled_axes():
     assert ax.get_title() == "curves" and ax.get_yscale() == "log"
     assert [line.get_label() for line in ax.get_lines()] == ["train", "validation"]
     np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), [1, 2, 3])
-    assert ax.get_legend() is not None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "validation"]
 
 
 def test_plot_curves_with_x_values_on_a_given_axes():

@@ -115,14 +115,16 @@ def test_cuda():
 
 
 def test_bad_input_names_the_values():
-    with pytest.raises(ValueError, match=r"max_len=0 must be a positive int"):
+    with pytest.raises(ValueError, match=r"max_len=0 must be an int >= 1"):
         sinusoidal_encoding(0, 8)
-    with pytest.raises(ValueError, match=r"d_model=2\.5"):
+    with pytest.raises(TypeError, match=r"d_model=2\.5 must be an int"):
         sinusoidal_encoding(4, 2.5)
     with pytest.raises(ValueError, match=r"d_model=-1"):
         PositionalEncoding(-1)
     with pytest.raises(ValueError, match=r"dropout=1\.0"):
         PositionalEncoding(8, dropout=1.0)
+    with pytest.raises(TypeError, match=r"dropout=None must be a number"):
+        PositionalEncoding(8, dropout=None)
     module = PositionalEncoding(8, max_len=10)
     with pytest.raises(ValueError, match=r"seq=11 positions, more than max_len=10"):
         module(torch.zeros(1, 11, 8))

@@ -39,7 +39,7 @@ def test_mean_pool_keeps_dtype():
 
 @pytest.mark.parametrize("hidden,mask,error", [
     (torch.randn(3, 4), torch.ones(3, dtype=torch.bool), ValueError),
-    (torch.ones(2, 3, 4, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool), ValueError),
+    (torch.ones(2, 3, 4, dtype=torch.long), torch.ones(2, 3, dtype=torch.bool), TypeError),
     (torch.randn(2, 3, 4), torch.ones(2, 3), TypeError),
     (torch.randn(2, 3, 4), torch.ones(2, 4, dtype=torch.bool), ValueError),
 ])
@@ -86,17 +86,18 @@ def test_info_nce_limits_and_gradients():
     assert a.grad is not None and torch.isfinite(a.grad).all()
 
 
-@pytest.mark.parametrize("a,b,temperature", [
-    (torch.randn(3, 4), torch.randn(4, 4), 0.1),
-    (torch.randn(3), torch.randn(3), 0.1),
-    (torch.ones(3, 4, dtype=torch.long), torch.ones(3, 4, dtype=torch.long), 0.1),
-    (torch.randn(3, 4), torch.randn(3, 4), 0.0),
-    (torch.randn(3, 4), torch.randn(3, 4), -1.0),
-    (torch.randn(3, 4), torch.randn(3, 4), True),
-    ("a", torch.randn(3, 4), 0.1),
+@pytest.mark.parametrize("a,b,temperature,error,match", [
+    (torch.randn(3, 4), torch.randn(4, 4), 0.1, ValueError, "same shape"),
+    (torch.randn(3), torch.randn(3), 0.1, ValueError, r"a must have shape \(batch, d\)"),
+    (torch.ones(3, 4, dtype=torch.long), torch.ones(3, 4, dtype=torch.long), 0.1, TypeError,
+     "floating-point"),
+    (torch.randn(3, 4), torch.randn(3, 4), 0.0, ValueError, "temperature=0.0"),
+    (torch.randn(3, 4), torch.randn(3, 4), -1.0, ValueError, "temperature=-1.0"),
+    (torch.randn(3, 4), torch.randn(3, 4), True, TypeError, "temperature=True"),
+    ("a", torch.randn(3, 4), 0.1, TypeError, "a must be a torch.Tensor"),
 ])
-def test_info_nce_bad_input(a, b, temperature):
-    with pytest.raises(ValueError):
+def test_info_nce_bad_input(a, b, temperature, error, match):
+    with pytest.raises(error, match=match):
         info_nce_loss(a, b, temperature)
 
 
@@ -149,10 +150,12 @@ def test_sentence_encoder_bad_arguments(kwargs, match):
 
 def test_sentence_encoder_bad_input():
     model = make_model()
-    with pytest.raises(ValueError, match="integer ids"):
+    with pytest.raises(TypeError, match="tokens must hold integer token ids"):
         model(torch.randn(2, 3))
-    with pytest.raises(ValueError, match="mask"):
+    with pytest.raises(ValueError, match=r"padding_mask must have shape \(2, 3\)"):
         model(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 4, dtype=torch.bool))
+    with pytest.raises(TypeError, match="padding_mask must be a bool tensor"):
+        model.token_vectors(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 3))
 
 
 def test_paraphrase_pairs_are_two_spellings_of_one_held_out_date():

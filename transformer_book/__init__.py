@@ -1,9 +1,12 @@
 """The package of "The Transformer, Step by Step": every piece the chapters build, written once.
 
 Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``, ``positional``,
-``layers``, ``model``, ``data``, ``training``, ``decoding``, ``rnn``, ``plotting``,
-``complexity`` (chapter 9: counting FLOPs, paths, bytes), ``sentence`` (chapter 10: pooling,
-contrastive loss, sentence encoder).
+``layers``, ``model``, ``torch_parity`` (copying ``torch.nn``'s weights into ours),
+``tokenizers``, ``batching``, ``data`` (the chapters' generated data sets), ``schedule``
+(warmup schedule, label smoothing), ``training`` (the loops, metrics and ``fit``),
+``checkpoints``, ``decoding``, ``rnn``, ``plotting``, ``complexity`` (chapter 9: counting FLOPs,
+paths, bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), and the
+command lines ``train`` and ``translate``. ``_checks`` holds the argument checks they share.
 """
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention

@@ -1,22 +1,150 @@
 """Argument checks shared by the package's public functions and classes.
 
-Each raises ``ValueError`` whose message names the argument, the value and what was expected,
-e.g. ``d_model=0 must be a positive int``.
+One rule everywhere: a wrong *type* raises ``TypeError``, a wrong *value* (range, shape) raises
+``ValueError``, and the message names the argument, the value and what was expected, e.g.
+``d_model=0 must be an int >= 1`` or ``src must hold integer token ids, got torch.float32``.
+Each check returns its argument, so it can stand in an assignment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+import torch
+from torch import Tensor
+
+
+def _describe(x: object) -> str:
+    return f"shape {tuple(x.shape)}" if isinstance(x, Tensor) else type(x).__name__
+
+
+def check_integer(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` must be an int (not a bool) of at least ``minimum``.
+
+    >>> check_integer("d_model", 0)
+    Traceback (most recent call last):
+    ValueError: d_model=0 must be an int >= 1
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name}={value!r} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name}={value!r} must be an int >= {minimum}")
+    return value
+
 
 def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """``value`` must be an int (not a bool) of at least ``minimum``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"{name}={value!r} must be {expected}")
+    """The older form of :func:`check_integer`: a wrong type raises ``ValueError`` too.
+
+    Kept for ``rnn.py``, whose callers rely on ``ValueError``; new code uses ``check_integer``.
+    """
+    try:
+        return check_integer(name, value, minimum)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def check_heads(d_model: object, num_heads: object) -> None:
+    """``d_model`` and ``num_heads`` must be positive ints, ``d_model`` divisible by
+    ``num_heads`` (each head gets ``d_k = d_model / num_heads``)."""
+    check_integer("d_model", d_model)
+    check_integer("num_heads", num_heads)
+    if d_model % num_heads != 0:
+        raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+
+
+def check_number(name: str, value: object) -> float:
+    """``value`` must be an int or a float (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}={value!r} must be a number, got {type(value).__name__}")
     return value
 
 
 def check_fraction(name: str, value: object) -> float:
     """``value`` must be a number in ``[0, 1)``: a dropout or smoothing probability."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    if not 0.0 <= check_number(name, value) < 1.0:
         raise ValueError(f"{name}={value!r} must be a number in [0, 1)")
     return value
+
+
+def check_positive(name: str, value: object) -> float:
+    """``value`` must be a number ``> 0`` (NaN is refused too)."""
+    if not check_number(name, value) > 0:
+        raise ValueError(f"{name}={value!r} must be a positive number")
+    return value
+
+
+def check_choice(name: str, value: object, choices: Collection) -> object:
+    """``value`` must be one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} must be one of {list(choices)}")
+    return value
+
+
+def check_tensor(name: str, x: object) -> Tensor:
+    """``x`` must be a ``torch.Tensor``."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def check_float_tensor(name: str, x: object, shape: str | None = None,
+                       dim: int | None = None) -> Tensor:
+    """``x`` must be a floating-point tensor; with ``dim``, of that many dimensions
+    (``shape`` names them in the message, e.g. ``"(batch, seq, d)"``)."""
+    if not check_tensor(name, x).dtype.is_floating_point:
+        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
+    if dim is not None and x.dim() != dim:
+        raise ValueError(f"{name} must have shape {shape or f'of {dim} dims'}, got {_describe(x)}")
+    return x
+
+
+def check_token_ids(name: str, tokens: object, vocab_size: int | None = None) -> Tensor:
+    """``tokens`` must be a ``(batch, seq)`` tensor of integer ids; with ``vocab_size``, each
+    in ``[0, vocab_size)``.
+
+    The range check reads the values on the host (a device synchronisation), so a model's
+    ``forward`` leaves ``vocab_size`` out and the embedding itself rejects a bad id.
+    """
+    if check_tensor(name, tokens).dtype.is_floating_point or tokens.dtype in (
+            torch.bool, torch.complex64, torch.complex128):
+        raise TypeError(f"{name} must hold integer token ids, got {tokens.dtype}")
+    if tokens.dim() != 2:
+        raise ValueError(f"{name} must have shape (batch, seq), got {_describe(tokens)}")
+    if vocab_size is not None and tokens.numel() > 0:
+        low, high = int(tokens.min()), int(tokens.max())
+        if low < 0 or high >= vocab_size:
+            raise ValueError(
+                f"{name} holds ids from {low} to {high}; expected 0 <= id < vocab_size={vocab_size}"
+            )
+    return tokens
+
+
+def check_padding_mask(name: str, mask: object,
+                       shape: torch.Size | tuple | None = None) -> Tensor | None:
+    """``mask`` must be ``None`` or a ``(batch, seq)`` bool tensor, ``True`` at real tokens;
+    with ``shape``, of exactly that shape."""
+    if mask is None:
+        return None
+    if check_tensor(name, mask).dtype != torch.bool:
+        raise TypeError(f"{name} must be a bool tensor (True = real token), got {mask.dtype}")
+    if mask.dim() != 2 or (shape is not None and mask.shape != tuple(shape)):
+        expected = "(batch, seq)" if shape is None else f"{tuple(shape)} (batch, seq)"
+        raise ValueError(f"{name} must have shape {expected}, got {_describe(mask)}")
+    return mask
+
+
+def check_attn_mask(mask: object, scores_shape: torch.Size) -> Tensor:
+    """``mask`` must be a bool tensor (``True`` = may attend) that broadcasts to the attention
+    scores' shape ``(..., q_len, k_len)``."""
+    if check_tensor("mask", mask).dtype != torch.bool:
+        raise TypeError(f"mask must have dtype torch.bool (True = may attend), got {mask.dtype}")
+    try:
+        shape = torch.broadcast_shapes(mask.shape, scores_shape)
+    except RuntimeError:
+        shape = None
+    if shape != scores_shape:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
+            f"{tuple(scores_shape)} (..., q_len, k_len)"
+        )
+    return mask

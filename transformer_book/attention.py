@@ -10,36 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_fraction, check_int
+from ._checks import check_attn_mask, check_float_tensor, check_fraction, check_heads
 
 __all__ = ["scaled_dot_product_attention", "MultiHeadAttention"]
-
-
-def _check_tensor(name: str, x: object) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise TypeError(f"{name} must have a floating-point dtype, got {x.dtype}")
-    if x.dim() < 2:
-        raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
-    return x
-
-
-def _check_mask(mask: object, scores_shape: torch.Size) -> Tensor:
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"mask must be a torch.Tensor or None, got {type(mask).__name__}")
-    if mask.dtype != torch.bool:
-        raise TypeError(f"mask must have dtype torch.bool (True = may attend), got {mask.dtype}")
-    try:
-        shape = torch.broadcast_shapes(mask.shape, scores_shape)
-    except RuntimeError:
-        shape = None
-    if shape != scores_shape:
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
-            f"{tuple(scores_shape)} (..., q_len, k_len)"
-        )
-    return mask
 
 
 def scaled_dot_product_attention(
@@ -64,39 +37,16 @@ def scaled_dot_product_attention(
     >>> out.shape, w.shape
     (torch.Size([2, 5, 8]), torch.Size([2, 5, 5]))
     """
-    _check_tensor("q", q)
-    _check_tensor("k", k)
-    _check_tensor("v", v)
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
-    if q.size(-1) != k.size(-1):
-        raise ValueError(
-            f"q and k must have the same last dimension d_k, got q {tuple(q.shape)} and "
-            f"k {tuple(k.shape)}"
-        )
-    if k.size(-2) != v.size(-2):
-        raise ValueError(
-            f"k and v must have the same number of positions, got k {tuple(k.shape)} and "
-            f"v {tuple(v.shape)}"
-        )
-    if not isinstance(dropout_p, (int, float)) or isinstance(dropout_p, bool):
-        raise TypeError(f"dropout_p={dropout_p!r} must be a float in [0, 1)")
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"dropout_p={dropout_p!r} must be in [0, 1)")
-    try:
-        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
-            f"v {tuple(v.shape)} do not broadcast"
-        ) from exc
+    _check_qkv(q, k, v)
+    check_fraction("dropout_p", dropout_p)
+    d_k = q.size(-1)
 
-    # QK^T / sqrt(d_k), with the scale split over q and k (as PyTorch's reference path does), so
-    # that the raw products cannot overflow float16 before they are scaled down.
-    scale = q.size(-1) ** -0.25
-    scores = (q * scale) @ (k * scale).transpose(-2, -1)
+    # QK^T / sqrt(d_k), written as (q / d_k^(1/4)) (k / d_k^(1/4))^T: the same product, but the
+    # factors are scaled before they meet, so the raw dot products cannot overflow float16.
+    scale = d_k ** -0.25
+    scores = (q * scale) @ (k * scale).transpose(-2, -1)  # (..., q_len, k_len)
     if mask is not None:
-        mask = _check_mask(mask, scores.shape)
+        check_attn_mask(mask, scores.shape)
         # The most negative finite value, not -inf: a fully masked row stays finite ...
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = scores.softmax(dim=-1)
@@ -131,10 +81,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
-        check_int("d_model", d_model)
-        check_int("num_heads", num_heads)
-        if d_model % num_heads != 0:
-            raise ValueError(f"d_model={d_model} is not divisible by num_heads={num_heads}")
+        check_heads(d_model, num_heads)
         check_fraction("dropout", dropout)
         self.d_model = d_model
         self.num_heads = num_heads
@@ -155,17 +102,9 @@ class MultiHeadAttention(nn.Module):
         batch, _, seq, _ = x.shape
         return x.transpose(1, 2).reshape(batch, seq, self.d_model)
 
-    def forward(
-        self,
-        query: Tensor,
-        key: Tensor,
-        value: Tensor,
-        mask: Tensor | None = None,
-        need_weights: bool = False,
-    ) -> tuple[Tensor, Tensor | None]:
+    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
         for name, x in (("query", query), ("key", key), ("value", value)):
-            _check_tensor(name, x)
-            if x.dim() != 3 or x.size(-1) != self.d_model:
+            if check_float_tensor(name, x).dim() != 3 or x.size(-1) != self.d_model:
                 raise ValueError(
                     f"{name} must have shape (batch, seq, d_model={self.d_model}), "
                     f"got {tuple(x.shape)}"
@@ -175,6 +114,16 @@ class MultiHeadAttention(nn.Module):
                 f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                 f"{tuple(value.shape)} must share the batch size, and key and value the length"
             )
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        mask: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        self._check_inputs(query, key, value)
         q = self.split_heads(self.q_proj(query))
         k = self.split_heads(self.k_proj(key))
         v = self.split_heads(self.v_proj(value))
@@ -184,7 +133,7 @@ class MultiHeadAttention(nn.Module):
         else:
             empty = None
             if mask is not None:
-                mask = _check_mask(mask, torch.Size((*q.shape[:-1], k.size(-2))))
+                check_attn_mask(mask, torch.Size((*q.shape[:-1], k.size(-2))))
                 # Fused kernels differ on rows with nothing to attend to (zeros or NaN, and NaN
                 # gradients). Let such rows attend everywhere, then zero their output below.
                 empty = ~mask.any(dim=-1, keepdim=True)
@@ -194,3 +143,26 @@ class MultiHeadAttention(nn.Module):
                 out = out.masked_fill(empty, 0.0)
             weights = None
         return self.out_proj(self.merge_heads(out)), weights
+
+
+def _check_qkv(q: object, k: object, v: object) -> None:
+    """``q``, ``k``, ``v``: float tensors of one dtype, ``(..., q_len, d_k)``,
+    ``(..., k_len, d_k)`` and ``(..., k_len, d_v)`` with batch dimensions that broadcast."""
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if check_float_tensor(name, x).dim() < 2:
+            raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
+    if q.size(-1) != k.size(-1):
+        raise ValueError(f"q and k must have the same last dimension d_k, got q "
+                         f"{tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.size(-2) != v.size(-2):
+        raise ValueError(f"k and v must have the same number of positions, got k "
+                         f"{tuple(k.shape)} and v {tuple(v.shape)}")
+    try:
+        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
+            f"v {tuple(v.shape)} do not broadcast"
+        ) from exc

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_integer
 
 __all__ = [
     "LAYER_TYPES", "layer_flops", "successors", "dependency_graph", "sequential_operations",
@@ -54,9 +54,9 @@ def _check_layer(layer: object, k: int | None, r: int | None) -> None:
     if layer not in LAYER_TYPES:
         raise ValueError(f"layer={layer!r} is not one of {LAYER_TYPES}")
     if layer in ("convolutional", "dilated_convolutional"):
-        check_int("k", k, 2)
+        check_integer("k", k, 2)
     if layer == "restricted_self_attention":
-        check_int("r", r, 3)
+        check_integer("r", r, 3)
         if r % 2 == 0:
             raise ValueError(f"r={r} must be odd (a window centred on the output position)")
 
@@ -74,7 +74,7 @@ def layer_flops(layer: str, n: int, d: int, *, k: int | None = None, r: int | No
     """
     _check_layer(layer, k, r)
     for name, value in (("n", n), ("d", d), ("batch", batch)):
-        check_int(name, value, 1)
+        check_integer(name, value, 1)
     flops = {
         "self_attention": lambda: 4 * n * n * d,  # Q K^T and weights @ V
         "recurrent": lambda: 4 * n * d * d,  # x_t W_ih and h_{t-1} W_hh at each step
@@ -118,8 +118,8 @@ def dependency_graph(layer: str, n: int, num_layers: int = 1, *, k: int | None =
     {(0, 0): [(1, 0)], (0, 1): [(1, 1)], (1, 0): [(1, 1)], (1, 1): []}
     """
     _check_layer(layer, k, r)
-    check_int("n", n, 1)
-    check_int("num_layers", num_layers, 1)
+    check_integer("n", n, 1)
+    check_integer("num_layers", num_layers, 1)
     graph = {}
     for depth in range(num_layers + 1):
         for i in range(n):
@@ -153,8 +153,8 @@ def max_path_length(layer: str, n: int, *, k: int | None = None, r: int | None =
     over all pairs ``(s, j)`` that are connected (causal layers never connect ``j < s``).
     """
     _check_layer(layer, k, r)
-    check_int("n", n, 1)
-    max_layers = n if max_layers is None else check_int("max_layers", max_layers, 1)
+    check_integer("n", n, 1)
+    max_layers = n if max_layers is None else check_integer("max_layers", max_layers, 1)
     longest = 0
     for s in range(n):
         dist = {(0, s): 0}
@@ -179,7 +179,7 @@ def attention_matrix_bytes(n: int, *, batch: int = 1, heads: int = 1,
     4194304
     """
     for name, value in (("n", n), ("batch", batch), ("heads", heads)):
-        check_int(name, value, 1)
+        check_integer(name, value, 1)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype, got {type(dtype).__name__}")
     return batch * heads * n * n * torch.empty((), dtype=dtype).element_size()
@@ -213,7 +213,7 @@ def local_attention(q: Tensor, k: Tensor, v: Tensor, r: int) -> Tensor:
     windows ``(..., n, r, d)``, so the cost is ``4 r n d`` FLOPs instead of ``4 n^2 d``.
     Equal to full attention with the band mask ``|i - j| <= (r - 1) / 2``.
     """
-    check_int("r", r, 1)
+    check_integer("r", r, 1)
     if r % 2 == 0:
         raise ValueError(f"r={r} must be odd (a window centred on the query)")
     for name, x in (("q", q), ("k", k), ("v", v)):

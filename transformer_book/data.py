@@ -1,6 +1,7 @@
-"""Tokenizers and the chapters' data sets, all generated locally from a seed (no downloads).
+"""The chapters' data sets, all generated locally from a seed (no downloads).
 
-Each data set lives in its own section below, named after the chapter that introduces it.
+Each data set lives in its own section below, named after the chapter that introduces it. The
+tokenizer is in ``tokenizers``, batching in ``batching``.
 """
 
 from __future__ import annotations
@@ -8,13 +9,18 @@ from __future__ import annotations
 import datetime
 import random
 import string
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import torch
-from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_choice, check_integer
+from .tokenizers import CharTokenizer
+
+__all__ = [
+    "recall_task", "MONTHS", "WEEKDAYS", "DATE_RANGE", "DATE_FORMATS", "DATE_TARGETS",
+    "DATE_SPLITS", "format_date", "to_iso", "to_korean", "date_split", "date_pairs",
+    "date_tokenizer", "DateDataset", "copy_pairs", "paraphrase_pairs",
+]
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: long-range recall
@@ -53,15 +59,11 @@ def recall_task(
     >>> tokens.shape, bool((targets == tokens[:, 0]).all())
     (torch.Size([2, 4]), True)
     """
-    for name, value, low in (("num_sequences", num_sequences, 1),
-                             ("num_distractors", num_distractors, 0),
-                             ("num_symbols", num_symbols, 2)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name}={value!r} must be an int >= {low}")
+    check_integer("num_sequences", num_sequences)
+    check_integer("num_distractors", num_distractors, minimum=0)
+    check_integer("num_symbols", num_symbols, minimum=2)
     if generator is None:
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise TypeError(f"seed={seed!r} must be an int")
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(check_integer("seed", seed, minimum=0))
     elif not isinstance(generator, torch.Generator):
         raise TypeError(
             f"generator must be a torch.Generator or None, got {type(generator).__name__}"
@@ -76,93 +78,6 @@ def recall_task(
 # ---------------------------------------------------------------------------------------------
 # A small translation task that needs no download: dates written the many ways people write
 # them in English, translated to ISO 8601 ("2026-11-24") or to Korean ("2026년 11월 24일").
-
-PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
-SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
-
-
-class CharTokenizer:
-    """One token per character, after four special tokens: ``<pad>`` = 0, ``<bos>`` = 1,
-    ``<eos>`` = 2, ``<unk>`` = 3.
-
-    The vocabulary is a plain list of strings (``tokenizer.vocab``), so a checkpoint can store it
-    and ``CharTokenizer.from_vocab(vocab)`` rebuilds the same tokenizer.
-
-    >>> tok = CharTokenizer("abc")
-    >>> tok.encode("cab", add_bos=True, add_eos=True)
-    [1, 6, 4, 5, 2]
-    >>> tok.decode([1, 6, 4, 5, 2, 0])
-    'cab'
-    """
-
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
-
-    def __init__(self, chars: Iterable[str]):
-        if isinstance(chars, str):
-            chars = list(chars)
-        chars = sorted(set(chars))
-        for c in chars:
-            if not isinstance(c, str) or len(c) != 1:
-                raise ValueError(f"chars must be single characters, got {c!r}")
-        self.vocab: list[str] = [*SPECIAL_TOKENS, *chars]
-        self.stoi: dict[str, int] = {s: i for i, s in enumerate(self.vocab)}
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> CharTokenizer:
-        """The tokenizer of every character that occurs in ``texts``."""
-        return cls({c for text in texts for c in text})
-
-    @classmethod
-    def from_vocab(cls, vocab: Sequence[str]) -> CharTokenizer:
-        """Rebuild a tokenizer from its ``vocab`` list (as stored in a checkpoint)."""
-        vocab = list(vocab)
-        if tuple(vocab[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
-            raise ValueError(f"vocab must start with {list(SPECIAL_TOKENS)}, got {vocab[:4]}")
-        tok = cls(vocab[len(SPECIAL_TOKENS):])
-        if tok.vocab != vocab:
-            raise ValueError("vocab must list distinct single characters in sorted order")
-        return tok
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def __repr__(self) -> str:
-        return f"CharTokenizer({len(self)} tokens)"
-
-    def unknown_chars(self, text: str) -> list[str]:
-        """The characters of ``text`` that are not in the vocabulary, in order, without repeats."""
-        return list(dict.fromkeys(c for c in text if c not in self.stoi))
-
-    def encode(self, text: str, add_bos: bool = False, add_eos: bool = False,
-               strict: bool = False) -> list[int]:
-        """``text`` -> token ids. Unknown characters become ``<unk>``, or raise ``ValueError``
-        when ``strict=True`` (what a command-line tool wants: tell the user, do not guess)."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        if strict:
-            unknown = self.unknown_chars(text)
-            if unknown:
-                raise ValueError(
-                    f"text={text!r} has characters the tokenizer does not know: "
-                    f"{''.join(unknown)!r}"
-                )
-        ids = [self.stoi.get(c, self.unk_id) for c in text]
-        return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
-
-    def decode(self, ids: Iterable[int] | Tensor, stop_at_eos: bool = True) -> str:
-        """Token ids -> text, skipping ``<pad>`` and ``<bos>`` and stopping at the first
-        ``<eos>`` (unless ``stop_at_eos=False``); ``<unk>`` shows as ``?``."""
-        if isinstance(ids, Tensor):
-            ids = ids.tolist()
-        out = []
-        for i in ids:
-            if i == self.eos_id and stop_at_eos:
-                break
-            if i in (self.pad_id, self.bos_id, self.eos_id):
-                continue
-            out.append("?" if i == self.unk_id else self.vocab[i])
-        return "".join(out)
-
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -213,11 +128,18 @@ def format_date(d: datetime.date, fmt: str) -> str:
     >>> format_date(datetime.date(2026, 11, 24), "mon_nth_yyyy")
     'Nov 24th 2026'
     """
-    if fmt not in DATE_FORMATS:
-        raise ValueError(f"fmt={fmt!r} is not one of {sorted(DATE_FORMATS)}")
+    check_choice("fmt", fmt, DATE_FORMATS)
     fields = _fields(d)
     fields.update(month_lower=str(fields["month"]).lower(), MON=str(fields["mon"]).upper())
     return DATE_FORMATS[fmt].format(**fields)
+
+
+def _check_formats(formats: Sequence[str] | None) -> list[str]:
+    """``formats`` (default: all of ``DATE_FORMATS``) as a list, each a key of ``DATE_FORMATS``."""
+    formats = list(DATE_FORMATS) if formats is None else list(formats)
+    for i, fmt in enumerate(formats):
+        check_choice(f"formats[{i}]", fmt, DATE_FORMATS)
+    return formats
 
 
 def to_iso(d: datetime.date) -> str:
@@ -241,8 +163,7 @@ def date_split(split: str, seed: int = 0) -> list[datetime.date]:
     The split is by *date*, not by string, so no test date is ever seen in training, in any of
     its spellings.
     """
-    if split not in DATE_SPLITS:
-        raise ValueError(f"split={split!r} must be one of {list(DATE_SPLITS)}")
+    check_choice("split", split, DATE_SPLITS)
     first, last = DATE_RANGE
     days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
     random.Random(seed).shuffle(days)
@@ -266,13 +187,9 @@ def date_pairs(n: int, split: str = "train", target: str = "iso", seed: int = 0,
     >>> date_pairs(2, seed=1)
     [('Monday, 19 June 2023', '2023-06-19'), ("15 Mar '75", '1975-03-15')]
     """
-    check_int("n", n)
-    if target not in DATE_TARGETS:
-        raise ValueError(f"target={target!r} must be one of {list(DATE_TARGETS)}")
-    formats = list(DATE_FORMATS) if formats is None else list(formats)
-    for fmt in formats:
-        if fmt not in DATE_FORMATS:
-            raise ValueError(f"formats has {fmt!r}, which is not one of {sorted(DATE_FORMATS)}")
+    check_integer("n", n)
+    check_choice("target", target, DATE_TARGETS)
+    formats = _check_formats(formats)
     days = date_split(split, split_seed)
     rng = random.Random(f"{split}-{seed}")
     to_target = DATE_TARGETS[target]
@@ -312,7 +229,7 @@ def copy_pairs(n: int, min_len: int = 3, max_len: int = 12, reverse: bool = Fals
     >>> copy_pairs(1, reverse=True, seed=0)
     [('gaeihgehf', 'fheghieag')]
     """
-    check_int("n", n)
+    check_integer("n", n)
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     rng = random.Random(seed)
@@ -321,88 +238,6 @@ def copy_pairs(n: int, min_len: int = 3, max_len: int = 12, reverse: bool = Fals
         s = "".join(rng.choice(alphabet) for _ in range(rng.randint(min_len, max_len)))
         pairs.append((s, s[::-1] if reverse else s))
     return pairs
-
-
-@dataclass
-class Batch:
-    """One padded batch of a sequence-to-sequence task (all tensors ``(batch, len)``).
-
-    ``src``: source ids; ``tgt_in``: ``<bos>`` + target (the decoder's input);
-    ``tgt_out``: target + ``<eos>`` (what it must predict, ``<pad>`` where there is nothing);
-    ``src_mask``/``tgt_mask``: bool padding masks, ``True`` at real tokens.
-    """
-
-    src: Tensor
-    tgt_in: Tensor
-    tgt_out: Tensor
-    src_mask: Tensor
-    tgt_mask: Tensor
-
-    def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(getattr(self, f).to(device) for f in
-                       ("src", "tgt_in", "tgt_out", "src_mask", "tgt_mask")))
-
-    def __len__(self) -> int:
-        return self.src.size(0)
-
-    @property
-    def num_tokens(self) -> int:
-        """Real target tokens (the ones the loss counts)."""
-        return int(self.tgt_mask.sum())
-
-
-def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[Tensor, Tensor]:
-    """Lists of ids -> ``(ids, mask)``, both ``(batch, longest)``: ids right-padded with
-    ``pad_id``, mask ``True`` at real tokens.
-
-    >>> pad_sequences([[5, 6, 7], [8]])
-    (tensor([[5, 6, 7],
-            [8, 0, 0]]), tensor([[ True,  True,  True],
-            [ True, False, False]]))
-    """
-    if len(seqs) == 0:
-        raise ValueError("seqs must hold at least one sequence")
-    longest = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros(len(seqs), longest, dtype=torch.bool)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
-        mask[i, : len(s)] = True
-    return ids, mask
-
-
-class Collate:
-    """Turns a list of ``(source, target)`` strings into a ``Batch`` (a ``collate_fn``).
-
-    The target is shifted: the decoder reads ``<bos> y1 .. yn`` and must predict
-    ``y1 .. yn <eos>`` ("teacher forcing"). ``strict=True`` refuses unknown characters.
-    """
-
-    def __init__(self, tokenizer: CharTokenizer, strict: bool = False):
-        self.tokenizer = tokenizer
-        self.strict = strict
-
-    def __call__(self, pairs: Sequence[tuple[str, str]]) -> Batch:
-        tok = self.tokenizer
-        src, src_mask = pad_sequences([tok.encode(s, strict=self.strict) for s, _ in pairs],
-                                      tok.pad_id)
-        tgt = [tok.encode(t, strict=self.strict) for _, t in pairs]
-        tgt_in, tgt_mask = pad_sequences([[tok.bos_id, *t] for t in tgt], tok.pad_id)
-        tgt_out, _ = pad_sequences([[*t, tok.eos_id] for t in tgt], tok.pad_id)
-        return Batch(src, tgt_in, tgt_out, src_mask, tgt_mask)
-
-
-def make_batches(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, batch_size: int,
-                 shuffle: bool = False, seed: int = 0) -> list[Batch]:
-    """Cut ``pairs`` into padded ``Batch``es of ``batch_size`` (the last one may be smaller),
-    in order or shuffled with ``seed`` (pass a new seed each epoch for a new order)."""
-    check_int("batch_size", batch_size)
-    order = list(range(len(pairs)))
-    if shuffle:
-        random.Random(seed).shuffle(order)
-    collate = Collate(tokenizer)
-    return [collate([pairs[i] for i in order[k: k + batch_size]])
-            for k in range(0, len(order), batch_size)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,11 +260,8 @@ def paraphrase_pairs(n: int, split: str = "train", seed: int = 0, split_seed: in
     >>> paraphrase_pairs(2, seed=1)
     [('2016/07/29', 'JUL 29 2016'), ('17 Feb 2000', '2000/02/17')]
     """
-    check_int("n", n)
-    formats = list(DATE_FORMATS) if formats is None else list(formats)
-    for fmt in formats:
-        if fmt not in DATE_FORMATS:
-            raise ValueError(f"formats has {fmt!r}, which is not one of {sorted(DATE_FORMATS)}")
+    check_integer("n", n)
+    formats = _check_formats(formats)
     if len(set(formats)) < 2:
         raise ValueError(f"formats={formats!r} must name at least two different formats")
     days = date_split(split, split_seed)

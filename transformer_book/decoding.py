@@ -21,9 +21,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._checks import check_int
-from .data import CharTokenizer, pad_sequences
+from ._checks import check_integer, check_number, check_padding_mask, check_token_ids
+from .batching import pad_sequences
 from .model import Transformer
+from .tokenizers import CharTokenizer
 
 __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
 
@@ -31,24 +32,6 @@ __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", 
 def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
     """GNMT's ``lp(Y) = ((5 + |Y|) / 6) ** alpha``; ``lp = 1`` for one token or ``alpha = 0``."""
     return ((5 + length) / 6) ** alpha
-
-
-def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
-    if not isinstance(model, Transformer):
-        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
-    if not isinstance(src, Tensor) or src.dim() != 2:
-        got = tuple(src.shape) if isinstance(src, Tensor) else type(src).__name__
-        raise ValueError(f"src must be a (batch, src_len) tensor of token ids, got {got}")
-    if src_padding_mask is not None and src_padding_mask.shape != src.shape:
-        raise ValueError(
-            f"src_padding_mask has shape {tuple(src_padding_mask.shape)}, src {tuple(src.shape)}"
-        )
-    check_int("max_len", max_len)
-    if max_len > model.config.max_len:
-        # The decoder reads <bos> and at most max_len - 1 generated tokens.
-        raise ValueError(
-            f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
-        )
 
 
 @torch.no_grad()
@@ -74,7 +57,7 @@ def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | No
     total = torch.zeros(batch, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
     for _ in range(max_len):
-        logits = model.decode(ys, memory, src_padding_mask)[:, -1].float()
+        logits = model.decode(ys, memory, src_padding_mask)[0][:, -1].float()
         logp = logits.log_softmax(dim=-1)
         best_logp, best = logp.max(dim=-1)
         total = total + best_logp.masked_fill(done, 0.0)
@@ -102,8 +85,8 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
         ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
     """
     _check(model, src, src_padding_mask, max_len)
-    check_int("beam_size", beam_size)
-    if not alpha >= 0:  # also rejects NaN
+    check_integer("beam_size", beam_size)
+    if not check_number("alpha", alpha) >= 0:  # also rejects NaN
         raise ValueError(f"alpha={alpha!r} must be >= 0")
     model.eval()
     batch, k, device = src.size(0), beam_size, src.device
@@ -116,7 +99,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
     length = torch.zeros(batch, k, device=device)
     done = torch.zeros(batch, k, dtype=torch.bool, device=device)
     for step in range(1, max_len + 1):
-        logits = model.decode(ys, memory, mask)[:, -1].float()
+        logits = model.decode(ys, memory, mask)[0][:, -1].float()
         vocab = logits.size(-1)
         logp = logits.log_softmax(dim=-1).view(batch, k, vocab)
         # A finished hypothesis has one continuation, <pad>, which costs nothing.
@@ -190,3 +173,16 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
             tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha, **ids_kw)
         out.extend(tokenizer.decode(row) for row in tokens.tolist())
     return out
+
+
+def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    check_token_ids("src", src, model.config.src_vocab_size)
+    check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
+    check_integer("max_len", max_len)
+    if max_len > model.config.max_len:
+        # The decoder reads <bos> and at most max_len - 1 generated tokens.
+        raise ValueError(
+            f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
+        )

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_fraction, check_int
+from ._checks import check_fraction, check_integer
 from .attention import MultiHeadAttention
 
-__all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
-           "copy_torch_weights"]
+__all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder"]
 
 
 class FeedForward(nn.Module):
@@ -27,8 +25,8 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0,
                  activation: Callable[[Tensor], Tensor] = F.relu):
         super().__init__()
-        check_int("d_model", d_model)
-        check_int("d_ff", d_ff)
+        check_integer("d_model", d_model)
+        check_integer("d_ff", d_ff)
         check_fraction("dropout", dropout)
         self.linear1 = nn.Linear(d_model, d_ff)
         self.dropout = nn.Dropout(dropout)
@@ -43,7 +41,7 @@ class FeedForward(nn.Module):
 class EncoderLayer(nn.Module):
     """Self-attention, then the feed-forward network, each wrapped in residual + LayerNorm."""
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
                  norm_first: bool = False, layer_norm_eps: float = 1e-5):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
@@ -54,12 +52,6 @@ class EncoderLayer(nn.Module):
         self.dropout2 = nn.Dropout(dropout)
         self.norm_first = norm_first
 
-    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask)[0])
-
-    def _ff(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.feed_forward(x))
-
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """``x``: ``(batch, seq, d_model)``; ``mask`` broadcasts to ``(batch, heads, seq, seq)``."""
         if self.norm_first:
@@ -68,11 +60,18 @@ class EncoderLayer(nn.Module):
         x = self.norm1(x + self._sa(x, mask))
         return self.norm2(x + self._ff(x))
 
+    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask=mask)[0])
+
+    def _ff(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.feed_forward(x))
+
 
 class DecoderLayer(nn.Module):
-    """Masked self-attention, cross-attention over the encoder's output, then the feed-forward."""
+    """Masked self-attention, cross-attention over the encoder's output, then the feed-forward,
+    each wrapped in residual + LayerNorm."""
 
-    def __init__(self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+    def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
                  norm_first: bool = False, layer_norm_eps: float = 1e-5):
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
@@ -86,178 +85,85 @@ class DecoderLayer(nn.Module):
         self.dropout3 = nn.Dropout(dropout)
         self.norm_first = norm_first
 
-    def forward(self, x: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
-                memory_mask: Tensor | None = None, need_weights: bool = False
-                ) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
+                cross_attn_mask: Tensor | None = None, need_weights: bool = False
+                ) -> tuple[Tensor, Tensor | None]:
         """``x``: ``(batch, tgt_len, d_model)``, ``memory``: ``(batch, src_len, d_model)``.
 
-        ``tgt_mask`` (usually causal) broadcasts to ``(batch, heads, tgt_len, tgt_len)``,
-        ``memory_mask`` to ``(batch, heads, tgt_len, src_len)``. With ``need_weights=True`` the
-        cross-attention weights ``(batch, heads, tgt_len, src_len)`` are returned as well.
+        ``self_attn_mask`` (usually causal) broadcasts to ``(batch, heads, tgt_len, tgt_len)``,
+        ``cross_attn_mask`` to ``(batch, heads, tgt_len, src_len)``. Returns ``(x, weights)``:
+        ``x`` is ``(batch, tgt_len, d_model)``; ``weights`` are the cross-attention weights
+        ``(batch, heads, tgt_len, src_len)`` with ``need_weights=True``, else ``None`` (as
+        ``MultiHeadAttention`` returns them).
         """
-        def sa(h: Tensor) -> Tensor:
-            return self.dropout1(self.self_attn(h, h, h, mask=tgt_mask)[0])
-
-        def ca(h: Tensor) -> tuple[Tensor, Tensor | None]:
-            out, w = self.cross_attn(h, memory, memory, mask=memory_mask, need_weights=need_weights)
-            return self.dropout2(out), w
-
-        def ff(h: Tensor) -> Tensor:
-            return self.dropout3(self.feed_forward(h))
-
         if self.norm_first:
-            x = x + sa(self.norm1(x))
-            out, weights = ca(self.norm2(x))
+            x = x + self._sa(self.norm1(x), self_attn_mask)
+            out, weights = self._ca(self.norm2(x), memory, cross_attn_mask, need_weights)
             x = x + out
-            x = x + ff(self.norm3(x))
-        else:
-            x = self.norm1(x + sa(x))
-            out, weights = ca(x)
-            x = self.norm2(x + out)
-            x = self.norm3(x + ff(x))
-        return (x, weights) if need_weights else x
+            return x + self._ff(self.norm3(x)), weights
+        x = self.norm1(x + self._sa(x, self_attn_mask))
+        out, weights = self._ca(x, memory, cross_attn_mask, need_weights)
+        x = self.norm2(x + out)
+        return self.norm3(x + self._ff(x)), weights
+
+    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask=mask)[0])
+
+    def _ca(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool
+            ) -> tuple[Tensor, Tensor | None]:
+        out, weights = self.cross_attn(x, memory, memory, mask=mask, need_weights=need_weights)
+        return self.dropout2(out), weights
+
+    def _ff(self, x: Tensor) -> Tensor:
+        return self.dropout3(self.feed_forward(x))
 
 
-class Encoder(nn.Module):
-    """A stack of ``num_layers`` identical encoder layers (N = 6 in the paper).
+class _Stack(nn.Module):
+    """``num_layers`` identical layers, then a final LayerNorm for pre-LN stacks; post-LN stacks,
+    as in the paper, need none and ``norm`` is the identity."""
 
-    Pre-LN stacks end with a final LayerNorm (``norm``); post-LN stacks, as in the paper, need
-    none and ``norm`` is the identity.
-    """
-
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
-                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
+    def __init__(self, layer: type[nn.Module], num_layers: int, d_model: int, num_heads: int,
+                 d_ff: int, dropout: float, norm_first: bool, layer_norm_eps: float):
         super().__init__()
-        check_int("num_layers", num_layers)
+        check_integer("num_layers", num_layers)
         self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, layer_norm_eps)
+            layer(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
+                  layer_norm_eps=layer_norm_eps)
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
 
+
+class Encoder(_Stack):
+    """A stack of ``num_layers`` encoder layers (N = 6 in the paper)."""
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
+                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
+        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first,
+                         layer_norm_eps)
+
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``x``: ``(batch, seq, d_model)`` -> the same shape; ``mask`` as in ``EncoderLayer``."""
         for layer in self.layers:
             x = layer(x, mask)
         return self.norm(x)
 
 
-class Decoder(nn.Module):
-    """A stack of ``num_layers`` identical decoder layers, with a final LayerNorm for pre-LN."""
+class Decoder(_Stack):
+    """A stack of ``num_layers`` decoder layers (N = 6 in the paper)."""
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int,
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__()
-        check_int("num_layers", num_layers)
-        self.layers = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, layer_norm_eps)
-            for _ in range(num_layers)
-        )
-        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
+        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first,
+                         layer_norm_eps)
 
-    def forward(self, x: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
-                memory_mask: Tensor | None = None, need_weights: bool = False
-                ) -> Tensor | tuple[Tensor, list[Tensor]]:
-        """With ``need_weights=True`` also returns each layer's cross-attention weights."""
+    def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
+                cross_attn_mask: Tensor | None = None, need_weights: bool = False
+                ) -> tuple[Tensor, list[Tensor] | None]:
+        """Returns ``(x, weights)``: ``x`` is ``(batch, tgt_len, d_model)``; ``weights`` lists each
+        layer's cross-attention weights with ``need_weights=True``, else it is ``None``."""
         cross_weights = []
         for layer in self.layers:
-            if need_weights:
-                x, w = layer(x, memory, tgt_mask, memory_mask, need_weights=True)
-                cross_weights.append(w)
-            else:
-                x = layer(x, memory, tgt_mask, memory_mask)
-        x = self.norm(x)
-        return (x, cross_weights) if need_weights else x
-
-
-@torch.no_grad()
-def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> None:
-    """Copy the weights of a ``torch.nn`` built-in into our equivalent module, in place.
-
-    Supported pairs (ours <- theirs): ``MultiHeadAttention`` <- ``nn.MultiheadAttention``,
-    ``EncoderLayer`` <- ``nn.TransformerEncoderLayer``, ``DecoderLayer`` <-
-    ``nn.TransformerDecoderLayer`` (``multihead_attn`` -> ``cross_attn``), ``Encoder`` <-
-    ``nn.TransformerEncoder`` and ``Decoder`` <- ``nn.TransformerDecoder``. The chapters and
-    tests use it to check that our layers compute exactly what PyTorch's compute.
-
-    PyTorch keeps W^Q, W^K, W^V stacked in one ``in_proj_weight`` of shape
-    ``(3 * d_model, d_model)``; here it is cut into our three projections. A stack's final
-    ``norm`` is copied when both stacks have a LayerNorm there; when ours is the identity
-    (post-LN) theirs must be ``None`` or ``nn.Identity`` too, since otherwise the two
-    compute different functions.
-    """
-    def copy_linear(dst: nn.Linear, weight: Tensor, bias: Tensor | None) -> None:
-        if (dst.bias is None) != (bias is None):
-            raise ValueError(
-                f"bias mismatch: ours has bias={dst.bias is not None}, theirs {bias is not None}"
-            )
-        dst.weight.copy_(weight)
-        if bias is not None:
-            dst.bias.copy_(bias)
-
-    def copy_layer_norm(dst: nn.LayerNorm, src: nn.LayerNorm, where: str) -> None:
-        if dst.eps != src.eps:
-            raise ValueError(f"{where}: ours has eps={dst.eps}, theirs eps={src.eps}")
-        dst.load_state_dict(src.state_dict())
-
-    def copy_norm(dst: nn.Module, src: nn.Module | None, where: str) -> None:
-        if isinstance(dst, nn.LayerNorm) and isinstance(src, nn.LayerNorm):
-            copy_layer_norm(dst, src, where)
-        elif not (isinstance(dst, nn.Identity) and (src is None or isinstance(src, nn.Identity))):
-            raise ValueError(
-                f"{where}: cannot copy {type(src).__name__} into {type(dst).__name__}; "
-                "a post-LN stack has no final norm, a pre-LN stack has a LayerNorm"
-            )
-
-    pairs = [(MultiHeadAttention, nn.MultiheadAttention),
-             (EncoderLayer, nn.TransformerEncoderLayer),
-             (DecoderLayer, nn.TransformerDecoderLayer), (Encoder, nn.TransformerEncoder),
-             (Decoder, nn.TransformerDecoder)]
-    if not any(isinstance(ours, a) and isinstance(theirs, b) for a, b in pairs):
-        raise TypeError(
-            f"cannot copy {type(theirs).__name__} into {type(ours).__name__}; supported pairs: "
-            + ", ".join(f"{a.__name__} <- nn.{b.__name__}" for a, b in pairs)
-        )
-    if isinstance(ours, MultiHeadAttention):
-        if theirs.embed_dim != ours.d_model or theirs.num_heads != ours.num_heads:
-            raise ValueError(
-                f"shape mismatch: ours has d_model={ours.d_model}, num_heads={ours.num_heads}; "
-                f"theirs has embed_dim={theirs.embed_dim}, num_heads={theirs.num_heads}"
-            )
-        bias = theirs.in_proj_bias
-        biases = bias.chunk(3) if bias is not None else (None, None, None)
-        for dst, w, b in zip((ours.q_proj, ours.k_proj, ours.v_proj),
-                             theirs.in_proj_weight.chunk(3), biases, strict=True):
-            copy_linear(dst, w, b)
-        copy_linear(ours.out_proj, theirs.out_proj.weight, theirs.out_proj.bias)
-        return
-    if isinstance(ours, (Encoder, Decoder)):
-        if len(ours.layers) != len(theirs.layers):
-            raise ValueError(
-                f"ours has {len(ours.layers)} layers but theirs has {len(theirs.layers)}"
-            )
-        for dst, src in zip(ours.layers, theirs.layers, strict=True):
-            copy_torch_weights(dst, src)
-        copy_norm(ours.norm, theirs.norm, "norm")
-        return
-    if ours.norm_first != theirs.norm_first:
-        raise ValueError(
-            f"ours has norm_first={ours.norm_first} but theirs has norm_first={theirs.norm_first}"
-        )
-    activation = ours.feed_forward.activation
-    same_activation = theirs.activation is activation or (
-        activation is F.relu and getattr(theirs, "activation_relu_or_gelu", 0) == 1
-    )
-    if not same_activation:
-        raise ValueError(
-            f"activation mismatch: ours is {getattr(activation, '__name__', activation)!s}, "
-            f"theirs is {theirs.activation!r}"
-        )
-    copy_torch_weights(ours.self_attn, theirs.self_attn)
-    if isinstance(ours, DecoderLayer):
-        copy_torch_weights(ours.cross_attn, theirs.multihead_attn)
-    for name in ("linear1", "linear2"):
-        copy_linear(getattr(ours.feed_forward, name), getattr(theirs, name).weight,
-                    getattr(theirs, name).bias)
-    for name in ("norm1", "norm2", "norm3"):
-        if hasattr(ours, name):
-            copy_layer_norm(getattr(ours, name), getattr(theirs, name), name)
+            x, w = layer(x, memory, self_attn_mask, cross_attn_mask, need_weights)
+            cross_weights.append(w)
+        return self.norm(x), (cross_weights if need_weights else None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_integer, check_padding_mask, check_token_ids
 
 __all__ = ["padding_mask", "causal_mask", "attention_mask"]
 
@@ -20,10 +20,7 @@ def padding_mask(tokens: Tensor, pad_id: int) -> Tensor:
     >>> padding_mask(torch.tensor([[5, 7, 0]]), pad_id=0)
     tensor([[ True,  True, False]])
     """
-    if not isinstance(tokens, Tensor):
-        raise TypeError(f"tokens must be a torch.Tensor, got {type(tokens).__name__}")
-    if tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
-        raise TypeError(f"tokens must hold integer ids, got dtype {tokens.dtype}")
+    check_token_ids("tokens", tokens)
     return tokens != pad_id
 
 
@@ -35,44 +32,38 @@ def causal_mask(size: int, device: torch.device | str | None = None) -> Tensor:
             [1, 1, 0],
             [1, 1, 1]], dtype=torch.int32)
     """
-    check_int("size", size)
+    check_integer("size", size)
     return torch.ones(size, size, dtype=torch.bool, device=device).tril()
 
 
 def attention_mask(
-    key_padding_mask: Tensor | None = None,
+    padding_mask: Tensor | None = None,
     causal_size: int | None = None,
     device: torch.device | str | None = None,
 ) -> Tensor | None:
-    """Combine a key padding mask and/or a causal mask into one mask.
+    """Combine a padding mask of the keys and/or a causal mask into one attention mask.
 
-    The result broadcasts against attention scores of shape ``(batch, heads, q_len, k_len)``:
-    ``(batch, 1, 1, k_len)`` for padding only, ``(q_len, k_len)`` for causal only,
-    ``(batch, 1, q_len, k_len)`` for both. Returns ``None`` when neither is given. The causal
-    part is made on ``device`` (default: the padding mask's device, else the CPU).
+    ``padding_mask`` is ``(batch, seq)`` bool, ``True`` at real tokens. The result broadcasts
+    against attention scores of shape ``(batch, heads, q_len, k_len)``: ``(batch, 1, 1, k_len)``
+    for padding only, ``(q_len, k_len)`` for causal only, ``(batch, 1, q_len, k_len)`` for both.
+    Returns ``None`` when neither is given. The result lies on ``device`` when it is given,
+    else on the padding mask's device, else on the CPU.
+
+    >>> attention_mask(torch.tensor([[True, True, False]]), causal_size=3)[0, 0].int()
+    tensor([[1, 0, 0],
+            [1, 1, 0],
+            [1, 1, 0]], dtype=torch.int32)
     """
-    mask = None
-    if key_padding_mask is not None:
-        if not isinstance(key_padding_mask, Tensor):
-            raise TypeError(
-                f"key_padding_mask must be a torch.Tensor or None, got "
-                f"{type(key_padding_mask).__name__}"
-            )
-        if key_padding_mask.dtype != torch.bool or key_padding_mask.dim() != 2:
-            raise ValueError(
-                "key_padding_mask must be a bool tensor of shape (batch, seq), got dtype "
-                f"{key_padding_mask.dtype} and shape {tuple(key_padding_mask.shape)}"
-            )
-        mask = key_padding_mask[:, None, None, :]
+    check_padding_mask("padding_mask", padding_mask)
+    if device is None and padding_mask is not None:
+        device = padding_mask.device
+    mask = None if padding_mask is None else padding_mask.to(device)[:, None, None, :]
     if causal_size is not None:
-        if key_padding_mask is not None:
-            if causal_size != key_padding_mask.size(1):
-                raise ValueError(
-                    f"causal_size={causal_size!r} must equal the padding mask's length "
-                    f"{key_padding_mask.size(1)} (key_padding_mask shape "
-                    f"{tuple(key_padding_mask.shape)})"
-                )
-            device = key_padding_mask.device
+        if padding_mask is not None and causal_size != padding_mask.size(1):
+            raise ValueError(
+                f"causal_size={causal_size!r} must equal the padding mask's length "
+                f"{padding_mask.size(1)} (padding_mask shape {tuple(padding_mask.shape)})"
+            )
         causal = causal_mask(causal_size, device=device)
         mask = causal if mask is None else mask & causal
     return mask

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
-import torch
+import torch  # noqa: F401  (the doctest uses it)
 from torch import Tensor, nn
 
-from ._checks import check_fraction, check_int
+from ._checks import (
+    check_float_tensor,
+    check_fraction,
+    check_heads,
+    check_integer,
+    check_padding_mask,
+    check_token_ids,
+)
 from .layers import Decoder, Encoder
 from .masks import attention_mask
 from .positional import PositionalEncoding
@@ -38,14 +46,13 @@ class TransformerConfig:
     tie_embeddings: bool = True
     share_embeddings: bool = False
 
+    SIZES: ClassVar[tuple[str, ...]] = ("tiny", "small", "base", "big")
+    """The names of the model sizes below, each a classmethod: ``TransformerConfig.small(V)``."""
+
     def __post_init__(self) -> None:
-        for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "num_heads", "num_layers",
-                     "d_ff", "max_len"):
-            check_int(name, getattr(self, name))
-        if self.d_model % self.num_heads != 0:
-            raise ValueError(
-                f"d_model={self.d_model} is not divisible by num_heads={self.num_heads}"
-            )
+        for name in ("src_vocab_size", "tgt_vocab_size", "num_layers", "d_ff", "max_len"):
+            check_integer(name, getattr(self, name))
+        check_heads(self.d_model, self.num_heads)
         check_fraction("dropout", self.dropout)
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
@@ -53,25 +60,51 @@ class TransformerConfig:
                 f"{self.src_vocab_size} and tgt_vocab_size={self.tgt_vocab_size}"
             )
 
-    @classmethod
-    def base(cls, vocab_size: int = 37000, **overrides) -> TransformerConfig:
-        """The paper's base model (Table 3), shared source/target vocabulary."""
-        kw = dict(src_vocab_size=vocab_size, tgt_vocab_size=vocab_size, share_embeddings=True)
-        return cls(**{**kw, **overrides})
+    # The model sizes. Each takes one vocabulary shared by source and target (and then shares the
+    # embeddings, as the paper does), or two vocabularies (``tgt_vocab_size``), and overrides.
 
     @classmethod
-    def big(cls, vocab_size: int = 37000, **overrides) -> TransformerConfig:
-        """The paper's big model (Table 3): d_model 1024, 16 heads, d_ff 4096, P_drop 0.3."""
-        kw = dict(src_vocab_size=vocab_size, tgt_vocab_size=vocab_size, share_embeddings=True,
-                  d_model=1024, num_heads=16, d_ff=4096, dropout=0.3)
-        return cls(**{**kw, **overrides})
+    def tiny(cls, vocab_size: int, tgt_vocab_size: int | None = None,
+             **overrides) -> TransformerConfig:
+        """Seconds on a CPU, for tests and smoke runs: d_model 32, 2 heads, 1+1 layers, d_ff 64,
+        no dropout, max_len 64."""
+        return cls._sized(vocab_size, tgt_vocab_size, overrides, d_model=32, num_heads=2,
+                          num_layers=1, d_ff=64, dropout=0.0, max_len=64)
 
     @classmethod
-    def small(cls, src_vocab_size: int, tgt_vocab_size: int, **overrides) -> TransformerConfig:
-        """A model that trains in minutes on a laptop CPU: d_model 128, 4 heads, 2+2 layers."""
-        kw = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, d_model=128,
-                  num_heads=4, num_layers=2, d_ff=256, dropout=0.1, max_len=128)
-        return cls(**{**kw, **overrides})
+    def small(cls, vocab_size: int, tgt_vocab_size: int | None = None,
+              **overrides) -> TransformerConfig:
+        """Chapter 8's model, which learns the dates task in about a minute on a laptop CPU:
+        d_model 64, 4 heads, 2+2 layers, d_ff 128, max_len 64. No dropout: the task has plenty
+        of data for so small a model, and dropout only slows it down."""
+        return cls._sized(vocab_size, tgt_vocab_size, overrides, d_model=64, num_heads=4,
+                          num_layers=2, d_ff=128, dropout=0.0, max_len=64)
+
+    @classmethod
+    def base(cls, vocab_size: int = 37000, tgt_vocab_size: int | None = None,
+             **overrides) -> TransformerConfig:
+        """The paper's base model (Table 3): d_model 512, 8 heads, 6+6 layers, d_ff 2048,
+        P_drop 0.1 (37000 shared byte-pair tokens by default)."""
+        return cls._sized(vocab_size, tgt_vocab_size, overrides, d_model=512, num_heads=8,
+                          num_layers=6, d_ff=2048, dropout=0.1)
+
+    @classmethod
+    def big(cls, vocab_size: int = 37000, tgt_vocab_size: int | None = None,
+            **overrides) -> TransformerConfig:
+        """The paper's big model (Table 3): d_model 1024, 16 heads, 6+6 layers, d_ff 4096,
+        P_drop 0.3."""
+        return cls._sized(vocab_size, tgt_vocab_size, overrides, d_model=1024, num_heads=16,
+                          num_layers=6, d_ff=4096, dropout=0.3)
+
+    @classmethod
+    def _sized(cls, vocab_size: int, tgt_vocab_size: int | None, overrides: dict,
+               **size) -> TransformerConfig:
+        if tgt_vocab_size is None:
+            vocab = dict(src_vocab_size=vocab_size, tgt_vocab_size=vocab_size,
+                         share_embeddings=True)
+        else:
+            vocab = dict(src_vocab_size=vocab_size, tgt_vocab_size=tgt_vocab_size)
+        return cls(**{**vocab, **size, **overrides})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,7 +117,7 @@ class Transformer(nn.Module):
     Token tensors are ``(batch, seq)`` integer ids; padding masks are ``(batch, seq)`` bool,
     ``True`` at real tokens. The decoder's self-attention is always causal.
 
-    >>> model = Transformer(TransformerConfig.small(20, 20))
+    >>> model = Transformer(TransformerConfig.tiny(20))
     >>> model(torch.randint(20, (2, 7)), torch.randint(20, (2, 5))).shape
     torch.Size([2, 5, 20])
     """
@@ -98,9 +131,10 @@ class Transformer(nn.Module):
         self.src_embed = (self.tgt_embed if c.share_embeddings
                           else nn.Embedding(c.src_vocab_size, c.d_model))
         self.positional = PositionalEncoding(c.d_model, c.max_len, c.dropout)
-        layer_args = (c.num_layers, c.d_model, c.num_heads, c.d_ff, c.dropout, c.norm_first)
-        self.encoder = Encoder(*layer_args)
-        self.decoder = Decoder(*layer_args)
+        stack = dict(num_layers=c.num_layers, d_model=c.d_model, num_heads=c.num_heads,
+                     d_ff=c.d_ff, dropout=c.dropout, norm_first=c.norm_first)
+        self.encoder = Encoder(**stack)
+        self.decoder = Decoder(**stack)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)
         for p in self.parameters():
             if p.dim() > 1:
@@ -108,72 +142,29 @@ class Transformer(nn.Module):
         if c.tie_embeddings or c.share_embeddings:
             self.generator.weight = self.tgt_embed.weight
 
-    def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str) -> Tensor:
-        if not isinstance(tokens, Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor of token ids, got {type(tokens).__name__}"
-            )
-        if tokens.dim() != 2 or tokens.dtype.is_floating_point or tokens.dtype == torch.bool:
-            raise ValueError(
-                f"{name} must be a (batch, seq) tensor of integer token ids, got shape "
-                f"{tuple(tokens.shape)} and dtype {tokens.dtype}"
-            )
-        if tokens.size(1) > self.config.max_len:
-            raise ValueError(
-                f"{name} has length {tokens.size(1)}, longer than max_len={self.config.max_len}"
-            )
-        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model))
-
-    @staticmethod
-    def _check_padding(mask: Tensor | None, tokens: Tensor, name: str) -> None:
-        if mask is None:
-            return
-        if not isinstance(mask, Tensor):
-            raise TypeError(
-                f"{name} must be a bool torch.Tensor or None, got {type(mask).__name__}"
-            )
-        if mask.dtype != torch.bool or mask.shape != tokens.shape:
-            raise ValueError(
-                f"{name} must be a bool tensor of shape {tuple(tokens.shape)} (True = real token), "
-                f"got dtype {mask.dtype} and shape {tuple(mask.shape)}"
-            )
-
     def encode(self, src: Tensor, src_padding_mask: Tensor | None = None) -> Tensor:
         """``(batch, src_len)`` ids -> the memory ``(batch, src_len, d_model)``."""
         x = self._embed(src, self.src_embed, "src")
-        self._check_padding(src_padding_mask, src, "src_padding_mask")
+        check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
         return self.encoder(x, attention_mask(src_padding_mask))
 
     def decode(self, tgt: Tensor, memory: Tensor, src_padding_mask: Tensor | None = None,
                tgt_padding_mask: Tensor | None = None, need_weights: bool = False
-               ) -> Tensor | tuple[Tensor, list[Tensor]]:
-        """``(batch, tgt_len)`` ids and the memory -> logits ``(batch, tgt_len, tgt_vocab)``.
+               ) -> tuple[Tensor, list[Tensor] | None]:
+        """``(batch, tgt_len)`` ids and the memory -> ``(logits, weights)``.
 
-        With ``need_weights=True`` also returns each decoder layer's cross-attention weights,
-        ``(batch, heads, tgt_len, src_len)``.
+        ``logits`` is ``(batch, tgt_len, tgt_vocab)``. ``weights`` lists each decoder layer's
+        cross-attention weights ``(batch, heads, tgt_len, src_len)`` with ``need_weights=True``,
+        else it is ``None``.
         """
-        x = self._embed(tgt, self.tgt_embed, "tgt")
-        self._check_padding(tgt_padding_mask, tgt, "tgt_padding_mask")
-        d_model = self.config.d_model
-        if not isinstance(memory, Tensor) or memory.dim() != 3 or memory.size(-1) != d_model:
-            shape = tuple(memory.shape) if isinstance(memory, Tensor) else type(memory).__name__
-            raise ValueError(
-                f"memory must have shape (batch, src_len, d_model={d_model}), got {shape}"
-            )
-        if tgt.size(0) != memory.size(0):
-            raise ValueError(
-                f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
-            )
-        if src_padding_mask is not None and src_padding_mask.shape != memory.shape[:2]:
-            raise ValueError(
-                f"src_padding_mask has shape {tuple(src_padding_mask.shape)} but the memory has "
-                f"(batch, src_len) = {tuple(memory.shape[:2])}"
-            )
-        tgt_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1), device=tgt.device)
-        out = self.decoder(x, memory, tgt_mask, attention_mask(src_padding_mask), need_weights)
-        if need_weights:
-            return self.generator(out[0]), out[1]
-        return self.generator(out)
+        y = self._embed(tgt, self.tgt_embed, "tgt")
+        check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
+        self._check_memory(memory, tgt, src_padding_mask)
+        self_attn_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1),
+                                        device=tgt.device)
+        out, weights = self.decoder(y, memory, self_attn_mask, attention_mask(src_padding_mask),
+                                    need_weights)
+        return self.generator(out), weights
 
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
@@ -183,4 +174,26 @@ class Transformer(nn.Module):
                 f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}"
             )
         memory = self.encode(src, src_padding_mask)
-        return self.decode(tgt, memory, src_padding_mask, tgt_padding_mask)
+        return self.decode(tgt, memory, src_padding_mask, tgt_padding_mask)[0]
+
+    def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str) -> Tensor:
+        """Token ids -> ``embedding(tokens) * sqrt(d_model)`` + positions (section 3.4)."""
+        check_token_ids(name, tokens)
+        if tokens.size(1) > self.config.max_len:
+            raise ValueError(
+                f"{name} has length {tokens.size(1)}, longer than max_len={self.config.max_len}"
+            )
+        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model))
+
+    def _check_memory(self, memory: Tensor, tgt: Tensor, src_padding_mask: Tensor | None) -> None:
+        d_model = self.config.d_model
+        if check_float_tensor("memory", memory).dim() != 3 or memory.size(-1) != d_model:
+            raise ValueError(
+                f"memory must have shape (batch, src_len, d_model={d_model}), "
+                f"got {tuple(memory.shape)}"
+            )
+        if tgt.size(0) != memory.size(0):
+            raise ValueError(
+                f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
+            )
+        check_padding_mask("src_padding_mask", src_padding_mask, memory.shape[:2])

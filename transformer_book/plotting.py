@@ -1,24 +1,46 @@
 """Shared matplotlib helpers, so that every figure of the book looks the same.
 
-Importing this module sets the book's figure style and a font fallback with Hangul (NanumGothic,
-bundled by ``koreanize-matplotlib``) so that Korean tokens render instead of empty boxes.
+Importing this module changes matplotlib's global state in two ways, both needed by the book's
+figures, and nothing else:
+
+- it registers the NanumGothic fonts that ``koreanize-matplotlib`` ships (without importing that
+  package, whose import would also switch the default font and the minus sign), so that Korean
+  tokens render instead of empty boxes;
+- it applies ``BOOK_RC``: DejaVu Sans first (every Latin and math glyph, the minus sign of
+  log-axis ticks included) with NanumGothic as the fallback for Hangul, and the figure size in
+  pixels of the book's pages (80 dots per inch).
+
+``matplotlib.rcdefaults()`` undoes the second; the registered fonts stay available.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
-import koreanize_matplotlib  # noqa: F401  (sets a Korean-capable font as a side effect)
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
 
-__all__ = ["attention_heatmap", "plot_curves"]
+__all__ = ["BOOK_RC", "attention_heatmap", "plot_curves"]
 
-# DejaVu Sans first (it has every Latin and math glyph, the minus sign of log-axis ticks
-# included); Hangul falls back to NanumGothic, bundled by koreanize-matplotlib.
-plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "axes.grid": False,
-                     "font.family": ["DejaVu Sans", "NanumGothic"], "image.cmap": "viridis"})
+BOOK_RC = {"font.family": ["DejaVu Sans", "NanumGothic"], "figure.dpi": 80, "savefig.dpi": 80}
+
+
+def _register_korean_font() -> None:
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the book's figures need the fonts of koreanize-matplotlib: "
+                          "pip install koreanize-matplotlib")
+    fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
+    for path in sorted(fonts.glob("*.ttf")):
+        font_manager.fontManager.addfont(str(path))
+
+
+_register_korean_font()
+plt.rcParams.update(BOOK_RC)
 
 
 def _to_numpy(x) -> np.ndarray:

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_fraction, check_int
+from ._checks import check_fraction, check_integer, check_tensor
 
 __all__ = ["sinusoidal_encoding", "PositionalEncoding"]
 
@@ -27,8 +27,8 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
     >>> sinusoidal_encoding(4, 6).shape
     torch.Size([4, 6])
     """
-    check_int("max_len", max_len)
-    check_int("d_model", d_model)
+    check_integer("max_len", max_len)
+    check_integer("d_model", d_model)
     position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 0, 2, 4, ...
     frequency = torch.exp(two_i * (-math.log(10000.0) / d_model))  # (ceil(d_model / 2),)
@@ -56,8 +56,8 @@ class PositionalEncoding(nn.Module):
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0):
         super().__init__()
-        check_int("d_model", d_model)
-        check_int("max_len", max_len)
+        check_integer("d_model", d_model)
+        check_integer("max_len", max_len)
         check_fraction("dropout", dropout)
         self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
         self.dropout = nn.Dropout(dropout)
@@ -66,9 +66,7 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x``: ``(batch, seq, d_model)`` with ``seq <= max_len``; returns the same shape."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-        if x.dim() != 3 or x.size(-1) != self.d_model:
+        if check_tensor("x", x).dim() != 3 or x.size(-1) != self.d_model:
             raise ValueError(
                 f"x must have shape (batch, seq, d_model={self.d_model}), got {tuple(x.shape)}"
             )

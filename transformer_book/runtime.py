@@ -8,6 +8,8 @@ import random
 import numpy as np
 import torch
 
+from ._checks import check_integer
+
 __all__ = ["set_seed", "get_device"]
 
 
@@ -19,19 +21,21 @@ def set_seed(seed: int = 0) -> None:
     >>> bool((a == b).all())
     True
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed={seed!r} must be an int")
+    check_integer("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds CUDA and MPS generators
 
 
-def get_device(name: str | None = None) -> torch.device:
+def get_device(name: str | torch.device | None = None) -> torch.device:
     """The device to compute on: ``cuda`` if there is one, then ``mps`` (Apple), else ``cpu``.
 
     ``name`` (or the environment variable ``TRANSFORMER_BOOK_DEVICE``) forces a choice, e.g.
-    ``get_device("cpu")``; asking for a device that is not there raises ``ValueError``.
+    ``get_device("cpu")``; a ``torch.device`` is taken as it is. Asking for a device that is not
+    there raises ``ValueError``.
     """
+    if isinstance(name, torch.device):
+        return name
     name = name or os.environ.get("TRANSFORMER_BOOK_DEVICE") or None
     if name is None:
         if torch.cuda.is_available():

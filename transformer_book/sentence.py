@@ -15,21 +15,27 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_int
+from ._checks import (
+    check_float_tensor,
+    check_integer,
+    check_padding_mask,
+    check_positive,
+    check_token_ids,
+)
 from .layers import Encoder
-from .masks import attention_mask, padding_mask
+from .masks import attention_mask
 from .positional import PositionalEncoding
 
 __all__ = ["mean_pool", "info_nce_loss", "SentenceEncoder"]
 
 
-def mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
+def mean_pool(hidden: Tensor, padding_mask: Tensor) -> Tensor:
     """The mean of ``hidden`` over the real positions of each sequence.
 
     Args:
         hidden: ``(batch, seq, d)`` floating-point vectors (the encoder's outputs).
-        mask: ``(batch, seq)`` bool, ``True`` at real tokens; padding positions are ignored,
-            whatever ``hidden`` holds there.
+        padding_mask: ``(batch, seq)`` bool, ``True`` at real tokens; padding positions are
+            ignored, whatever ``hidden`` holds there.
 
     Returns:
         ``(batch, d)``. A sequence with no real token gets a zero vector (never NaN).
@@ -38,17 +44,11 @@ def mean_pool(hidden: Tensor, mask: Tensor) -> Tensor:
     >>> mean_pool(h, torch.tensor([[True, True, False]]))
     tensor([[2., 3.]])
     """
-    if not isinstance(hidden, Tensor) or hidden.dim() != 3 or not hidden.dtype.is_floating_point:
-        shape = tuple(hidden.shape) if isinstance(hidden, Tensor) else type(hidden).__name__
-        raise ValueError(f"hidden must be a floating-point (batch, seq, d) tensor, got {shape}")
-    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-        raise TypeError("mask must be a bool tensor (True = real token), got "
-                        f"{mask.dtype if isinstance(mask, Tensor) else type(mask).__name__}")
-    if mask.shape != hidden.shape[:2]:
-        raise ValueError(f"mask must have shape {tuple(hidden.shape[:2])} (batch, seq), "
-                         f"got {tuple(mask.shape)}")
-    total = hidden.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)  # padding adds nothing
-    count = mask.sum(dim=1, keepdim=True).clamp(min=1).to(hidden.dtype)  # (batch, 1); empty -> 1
+    check_float_tensor("hidden", hidden, "(batch, seq, d)", dim=3)
+    check_padding_mask("padding_mask", padding_mask, hidden.shape[:2])
+    keep = padding_mask.unsqueeze(-1)  # (batch, seq, 1)
+    total = hidden.masked_fill(~keep, 0.0).sum(dim=1)  # padding adds nothing
+    count = keep.sum(dim=1).clamp(min=1).to(hidden.dtype)  # (batch, 1); no real token -> 1
     return total / count
 
 
@@ -70,16 +70,12 @@ def info_nce_loss(a: Tensor, b: Tensor, temperature: float = 0.05,
     Returns:
         A scalar tensor.
     """
-    for name, x in (("a", a), ("b", b)):
-        if not isinstance(x, Tensor) or x.dim() != 2 or not x.dtype.is_floating_point:
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{name} must be a floating-point (batch, d) tensor, got {shape}")
+    check_float_tensor("a", a, "(batch, d)", dim=2)
+    check_float_tensor("b", b, "(batch, d)", dim=2)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or not temperature > 0:
-        raise ValueError(f"temperature={temperature!r} must be a positive number")
+    check_positive("temperature", temperature)
     logits = a @ b.T / temperature  # (batch, batch); the diagonal holds the true pairs
     labels = torch.arange(a.size(0), device=a.device)
     loss = F.cross_entropy(logits, labels)
@@ -103,15 +99,15 @@ class SentenceEncoder(nn.Module):
                  num_layers: int = 2, d_ff: int = 128, dropout: float = 0.1,
                  max_len: int = 128, pad_id: int = 0, norm_first: bool = False):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("d_model", d_model),
-                            ("num_layers", num_layers), ("d_ff", d_ff), ("max_len", max_len)):
-            check_int(name, value)
-        if not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size:
+        check_integer("vocab_size", vocab_size)
+        check_integer("d_model", d_model)
+        if check_integer("pad_id", pad_id, minimum=0) >= vocab_size:
             raise ValueError(f"pad_id={pad_id!r} must be an int in [0, vocab_size={vocab_size})")
         self.d_model, self.pad_id = d_model, pad_id
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         self.positional = PositionalEncoding(d_model, max_len, dropout)
-        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout, norm_first)
+        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout=dropout,
+                               norm_first=norm_first)
         # As in the package's Transformer: Xavier-uniform matrices. It keeps the scaled token
         # embeddings (x sqrt(d_model)) of the same size as the positional encoding, which a
         # default N(0, 1) embedding would drown; the padding row stays zero.
@@ -121,26 +117,24 @@ class SentenceEncoder(nn.Module):
         with torch.no_grad():
             self.embedding.weight[pad_id].zero_()
 
-    @staticmethod
-    def _check_tokens(tokens: object) -> None:
-        if (not isinstance(tokens, Tensor) or tokens.dim() != 2 or tokens.dtype.is_floating_point
-                or tokens.dtype == torch.bool):
-            shape = tuple(tokens.shape) if isinstance(tokens, Tensor) else type(tokens).__name__
-            raise ValueError(f"tokens must be a (batch, seq) tensor of integer ids, got {shape}")
+    def token_vectors(self, tokens: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+        """``(batch, seq)`` ids -> the encoder's context-aware vectors ``(batch, seq, d_model)``.
 
-    def token_vectors(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``(batch, seq)`` ids -> the encoder's context-aware vectors ``(batch, seq, d_model)``."""
-        self._check_tokens(tokens)
-        mask = padding_mask(tokens, self.pad_id) if mask is None else mask
+        ``padding_mask`` is ``(batch, seq)`` bool, ``True`` at real tokens; by default
+        ``tokens != pad_id``."""
+        padding_mask = self._padding_mask(tokens, padding_mask)
         x = self.positional(self.embedding(tokens) * math.sqrt(self.d_model))
-        return self.encoder(x, attention_mask(mask))
+        return self.encoder(x, attention_mask(padding_mask))
 
-    def forward(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``(batch, seq)`` ids (and optionally the ``(batch, seq)`` padding mask, ``True`` at
-        real tokens; by default ``tokens != pad_id``) -> ``(batch, d_model)`` unit vectors."""
-        self._check_tokens(tokens)
-        mask = padding_mask(tokens, self.pad_id) if mask is None else mask
-        if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != tokens.shape:
-            raise ValueError(f"mask must be a bool tensor of shape {tuple(tokens.shape)}")
-        pooled = mean_pool(self.token_vectors(tokens, mask), mask)
+    def forward(self, tokens: Tensor, padding_mask: Tensor | None = None) -> Tensor:
+        """``(batch, seq)`` ids (and optionally their padding mask, as in ``token_vectors``)
+        -> ``(batch, d_model)`` unit vectors."""
+        padding_mask = self._padding_mask(tokens, padding_mask)
+        pooled = mean_pool(self.token_vectors(tokens, padding_mask), padding_mask)
         return F.normalize(pooled, dim=-1)
+
+    def _padding_mask(self, tokens: Tensor, padding_mask: Tensor | None) -> Tensor:
+        check_token_ids("tokens", tokens)
+        if padding_mask is None:
+            return tokens != self.pad_id
+        return check_padding_mask("padding_mask", padding_mask, tokens.shape)

@@ -17,20 +17,15 @@ from collections.abc import Sequence
 
 import torch
 
-from .data import CharTokenizer, copy_pairs, date_pairs, date_tokenizer
+from ._checks import check_choice
+from ._cli import fail, positive_int
+from .checkpoints import CheckpointError, load_checkpoint
+from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
 from .decoding import translate
-from .model import Transformer
+from .model import Transformer, TransformerConfig
 from .runtime import get_device, set_seed
-from .training import (
-    PRESETS,
-    CheckpointError,
-    NonFiniteLossError,
-    TrainingConfig,
-    exact_match,
-    fit,
-    load_checkpoint,
-    preset_config,
-)
+from .tokenizers import CharTokenizer
+from .training import NonFiniteLossError, TrainingConfig, exact_match, fit
 
 TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
 COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -38,27 +33,18 @@ COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 def task_pairs(task: str, n: int, split: str, seed: int = 0) -> list[tuple[str, str]]:
     """``n`` (source, target) pairs of ``task`` from ``split`` (train, validation or test)."""
+    check_choice("task", task, TASKS)
     if task in ("dates-iso", "dates-ko"):
         return date_pairs(n, split=split, target=task.split("-")[1], seed=seed)
-    if task in ("copy", "reverse"):
-        offset = {"train": 0, "validation": 1, "test": 2}[split]
-        return copy_pairs(n, reverse=task == "reverse", alphabet=COPY_ALPHABET,
-                          seed=10_000 * seed + offset)
-    raise ValueError(f"task={task!r} must be one of {list(TASKS)}")
+    offset = list(DATE_SPLITS).index(check_choice("split", split, DATE_SPLITS))  # 0, 1, 2
+    return copy_pairs(n, reverse=task == "reverse", alphabet=COPY_ALPHABET,
+                      seed=10_000 * seed + offset)
 
 
 def task_tokenizer(task: str) -> CharTokenizer:
     """The character vocabulary of ``task`` (the dates tokenizer also covers the copy tasks)."""
-    if task not in TASKS:
-        raise ValueError(f"task={task!r} must be one of {list(TASKS)}")
+    check_choice("task", task, TASKS)
     return date_tokenizer()
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,19 +54,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--task", choices=TASKS, default="dates-iso",
                         help="what to learn (default: dates-iso)")
-    parser.add_argument("--preset", choices=list(PRESETS), default="small",
-                        help="model size (default: small)")
+    parser.add_argument("--preset", choices=TransformerConfig.SIZES, default="small",
+                        help="model size, a TransformerConfig preset (default: small)")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda or mps (default: the best one available)")
-    parser.add_argument("--epochs", type=_positive, default=10, help="epochs to train (default 10)")
-    parser.add_argument("--train-size", type=_positive, default=8000,
+    parser.add_argument("--epochs", type=positive_int, default=10,
+                        help="epochs to train (default 10)")
+    parser.add_argument("--train-size", type=positive_int, default=8000,
                         help="training pairs per epoch, new ones every epoch (default 8000)")
-    parser.add_argument("--val-size", type=_positive, default=500,
+    parser.add_argument("--val-size", type=positive_int, default=500,
                         help="validation pairs (default 500)")
-    parser.add_argument("--test-size", type=_positive, default=1000,
+    parser.add_argument("--test-size", type=positive_int, default=1000,
                         help="test pairs decoded at the end (default 1000)")
-    parser.add_argument("--batch-size", type=_positive, default=64, help="default 64")
-    parser.add_argument("--warmup", type=_positive, default=200, help="warmup steps (default 200)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="default 64")
+    parser.add_argument("--warmup", type=positive_int, default=200,
+                        help="warmup steps (default 200)")
     parser.add_argument("--lr-factor", type=float, default=0.25,
                         help="multiplies the paper's learning-rate schedule (default 0.25)")
     parser.add_argument("--dropout", type=float, default=None,
@@ -94,12 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="continue from --out if it exists (up to --epochs in all)")
     parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
     return parser
-
-
-def fail(message: str) -> int:
-    """Print a one-line error (no traceback) and return the exit code for bad input, 2."""
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         overrides = {} if args.dropout is None else {"dropout": args.dropout}
         try:
-            model = Transformer(preset_config(args.preset, len(tokenizer), **overrides))
+            preset = getattr(TransformerConfig, args.preset)
+            model = Transformer(preset(len(tokenizer), **overrides))
         except ValueError as exc:
             return fail(str(exc))
     n_params = sum(p.numel() for p in model.parameters())

@@ -14,9 +14,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._cli import fail, positive_int
+from .checkpoints import CheckpointError, load_checkpoint
 from .decoding import translate
-from .train import fail
-from .training import CheckpointError, load_checkpoint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,11 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("checkpoint", help="a .pt file from python -m transformer_book.train")
     parser.add_argument("texts", nargs="+", help="texts to translate ('-' reads lines from stdin)")
-    parser.add_argument("--beam", type=int, default=1,
-                        help="beam size (default 1: greedy decoding)")
-    parser.add_argument("--alpha", type=float, default=0.6,
-                        help="length penalty of beam search (default 0.6)")
-    parser.add_argument("--max-len", type=int, default=32, help="longest output (default 32)")
+    parser.add_argument("--beam", type=int, default=1, help="beam size (default 1: greedy)")
+    parser.add_argument("--alpha", type=float, default=0.6, help="beam's length penalty (0.6)")
+    parser.add_argument("--max-len", type=positive_int, default=32, help="longest output (32)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
     return parser
 

@@ -1,0 +1,48 @@
+"""What the tests share: the ``slow`` marker and a small model.
+
+``pytest -m "not slow"`` runs the package's unit tests and doctests; plain ``pytest`` runs
+everything. Slow are the notebooks run by nbval, the site build, the student edition, the command
+lines run as subprocesses and the benchmark scripts: the hook below marks them by where they
+live, so that a new test in one of those files is slow without anyone remembering to say so.
+(tests/test_notebooks.py only reads the committed notebooks, in a second, and stays fast.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from transformer_book import Transformer, TransformerConfig, set_seed
+
+# The unit tests compute on small tensors, where a second thread costs more than it gives, and on
+# a machine busy with other work many times more (a training test: 6 s on one thread, 80 s on
+# two). Notebooks and command lines run in their own processes and keep their own settings.
+torch.set_num_threads(1)
+
+SLOW_TEST_FILES = {
+    "test_nbval_strict.py",  # nbval on a notebook, in a subprocess
+    "test_site.py",  # the book's HTML build
+    "test_student_edition.py",  # the student edition and the chapters' exercises
+    "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
+    "test_benchmarks.py",  # the benchmark scripts, end to end
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow = pytest.mark.slow
+    for item in items:
+        if item.path.suffix == ".ipynb" or item.path.name in SLOW_TEST_FILES:
+            item.add_marker(slow)
+
+
+@pytest.fixture
+def tiny_model() -> Callable[..., Transformer]:
+    """``tiny_model(vocab_size, seed=0, **overrides)``: a freshly seeded ``tiny`` Transformer."""
+
+    def make(vocab_size: int, seed: int = 0, **overrides) -> Transformer:
+        set_seed(seed)
+        return Transformer(TransformerConfig.tiny(vocab_size, **overrides))
+
+    return make
