@@ -27,6 +27,8 @@ SLOW_TEST_FILES = {
     "test_student_edition.py",  # the student edition and the chapters' exercises
     "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
     "test_benchmarks.py",  # the benchmark scripts, end to end
+    "test_site_layout.py",  # the built book in headless Chromium
+    "test_launch.py",  # the setup cell in a real kernel, the setup script as a subprocess
 }
 
 

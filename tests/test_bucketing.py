@@ -81,11 +81,11 @@ def test_shard_gives_every_process_the_same_number_of_distinct_batches():
      "src_lengths has 2 lengths and tgt_lengths 1"),
     (lambda: token_batches([1, 0], [1, 1], 10), ValueError, r"src_lengths\[1\]=0 must be"),
     (lambda: token_batches([1], [2.5], 10), ValueError, r"tgt_lengths\[0\]=2.5 must be"),
-    (lambda: token_batches([1], [1], 0), ValueError, "max_tokens=0 must be a positive int"),
+    (lambda: token_batches([1], [1], 0), ValueError, "max_tokens=0 must be an int >= 1"),
     (lambda: token_batches([1], [1], 5, seed=1.5), TypeError, "seed=1.5 must be an int"),
     (lambda: shard([[0]], 2, 2), ValueError, "rank=2 must be less than world_size=2"),
     (lambda: shard([[0]], -1, 2), ValueError, "rank=-1 must be an int >= 0"),
-    (lambda: shard([[0]], 0, 0), ValueError, "world_size=0 must be a positive int"),
+    (lambda: shard([[0]], 0, 0), ValueError, "world_size=0 must be an int >= 1"),
 ])
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):

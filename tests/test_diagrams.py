@@ -196,7 +196,7 @@ def test_multi_head_diagram_writes_the_split_and_merged_shapes():
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"d_model": 10, "heads": 4}, ValueError, "d_model=10 is not divisible by heads=4"),
     ({"heads": 0}, ValueError, "heads=0"),
-    ({"d_model": 51.2}, ValueError, "d_model=51.2"),
+    ({"d_model": 51.2}, TypeError, "d_model=51.2"),
     ({"batch": ""}, TypeError, "batch=''"),
     ({"seq": 5}, TypeError, "seq=5"),
 ])

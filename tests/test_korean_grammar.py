@@ -148,7 +148,7 @@ def test_english_numbers(n, english):
 
 @pytest.mark.parametrize("call, match", [
     (lambda: english_number(0), r"n=0 must be an int in \[1, 99\]"),
-    (lambda: sample_sentences(0, False), "n=0 must be a positive int"),
+    (lambda: sample_sentences(0, False), "n=0 must be an int >= 1"),
     (lambda: sample_sentences(5, False, max_number=100), "max_number=100 must be at most 99"),
     (lambda: sample_sentences(20000, True, max_number=1), r"n=20000 is more than the \d+ distinct"),
     (lambda: korean_corpus(num_test=-1), "num_test=-1 must be an int >= 0"),

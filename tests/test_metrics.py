@@ -83,7 +83,7 @@ def test_signatures_name_the_settings():
     (lambda: chrf(["a"], ["a"], word_order=3), ValueError, "word_order=3 must be 0"),
     (lambda: signatures(tokenize="x"), ValueError, "tokenize='x'"),
     (lambda: signatures(word_order=5), ValueError, "word_order=5"),
-    (lambda: signatures(num_refs=0), ValueError, "num_refs=0 must be a positive int"),
+    (lambda: signatures(num_refs=0), ValueError, "num_refs=0 must be an int >= 1"),
 ])
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._checks import check_int
+from ._checks import check_integer
 from ._drawing import FILL, INK, arrow, box, canvas, label
 
 __all__ = ["multi_head_diagram", "scaled_dot_product_diagram"]
@@ -82,8 +82,8 @@ def multi_head_diagram(ax: Axes | None = None, batch: str = "B", seq: str = "n",
     for name, value in (("batch", batch), ("seq", seq)):
         if not isinstance(value, str) or not value.strip():
             raise TypeError(f"{name}={value!r} must be a non-empty string (a size's symbol)")
-    check_int("d_model", d_model)
-    check_int("heads", heads)
+    check_integer("d_model", d_model)
+    check_integer("heads", heads)
     if d_model % heads:
         raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
     d_k = d_model // heads

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ._checks import check_int
+from ._checks import check_integer
 
 
 def _check_lengths(name: str, lengths: Sequence[int]) -> list[int]:
@@ -60,7 +60,7 @@ def token_batches(src_lengths: Sequence[int], tgt_lengths: Sequence[int], max_to
     if len(src) != len(tgt):
         raise ValueError(f"src_lengths has {len(src)} lengths and tgt_lengths {len(tgt)}; "
                          "expected one of each per example")
-    check_int("max_tokens", max_tokens)
+    check_integer("max_tokens", max_tokens)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed={seed!r} must be an int")
     rng = random.Random(seed)
@@ -111,8 +111,8 @@ def shard(batches: Sequence[list[int]], rank: int, world_size: int) -> list[list
     >>> shard([[0], [1], [2], [3], [4]], rank=1, world_size=2)
     [[1], [3]]
     """
-    check_int("world_size", world_size)
-    check_int("rank", rank, minimum=0)
+    check_integer("world_size", world_size)
+    check_integer("rank", rank, minimum=0)
     if rank >= world_size:
         raise ValueError(f"rank={rank} must be less than world_size={world_size}")
     usable = len(batches) - len(batches) % world_size

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from ._checks import check_int
+from ._checks import check_integer
 
 Pair = tuple[str, str]
 """One ``(source, target)`` sentence pair."""
@@ -83,8 +83,8 @@ def read_tsv(path: str | os.PathLike, src_column: int = 0, tgt_column: int = 1) 
     Returns:
         a list of ``(source, target)`` pairs.
     """
-    check_int("src_column", src_column, minimum=0)
-    check_int("tgt_column", tgt_column, minimum=0)
+    check_integer("src_column", src_column, minimum=0)
+    check_integer("tgt_column", tgt_column, minimum=0)
     if src_column == tgt_column:
         raise ValueError(f"src_column={src_column} and tgt_column={tgt_column} must differ")
     needed = max(src_column, tgt_column) + 1
@@ -143,9 +143,9 @@ def filter_pairs(pairs: Sequence[Pair], min_len: int = 1, max_len: int | None = 
     >>> filter_pairs([("a b", "x"), ("a b", "x"), ("", "y"), ("long one", "z")], max_ratio=4)
     [('a b', 'x')]
     """
-    check_int("min_len", min_len, minimum=0)
+    check_integer("min_len", min_len, minimum=0)
     if max_len is not None:
-        check_int("max_len", max_len, minimum=max(min_len, 1))
+        check_integer("max_len", max_len, minimum=max(min_len, 1))
     if max_ratio is not None and (isinstance(max_ratio, bool)
                                   or not isinstance(max_ratio, (int, float)) or max_ratio < 1):
         raise ValueError(f"max_ratio={max_ratio!r} must be a number >= 1 or None")

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._checks import check_fraction, check_int
+from ._checks import check_fraction, check_integer
 from ._drawing import (
     ACCENT,
     FILL,
@@ -159,7 +159,7 @@ def beam_tree(hypotheses: Sequence[Sequence[str]], scores: Sequence[Sequence[flo
     nodes = _tree(hypotheses, scores)
     if best is None:
         best = int(np.argmax([s[-1] for s in scores]))
-    check_int("best", best, minimum=0)
+    check_integer("best", best, minimum=0)
     if best >= len(hypotheses):
         raise ValueError(f"best={best} must be below len(hypotheses)={len(hypotheses)}")
     on_path = {tuple(hypotheses[best][: t + 1]) for t in range(len(hypotheses[best]))}
@@ -200,8 +200,8 @@ def smoothed_distribution(num_classes: int, target: int, smoothing: float) -> np
     >>> smoothed_distribution(4, 1, 0.2).round(3).tolist()
     [0.05, 0.85, 0.05, 0.05]
     """
-    check_int("num_classes", num_classes, minimum=2)
-    check_int("target", target, minimum=0)
+    check_integer("num_classes", num_classes, minimum=2)
+    check_integer("target", target, minimum=0)
     if target >= num_classes:
         raise ValueError(f"target={target} must be below num_classes={num_classes}")
     check_fraction("smoothing", smoothing)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ._checks import check_int
+from ._checks import check_integer
 from .corpus import Splits
 from .hangul import TENSES, conjugate, native_number, particle
 
@@ -177,8 +177,8 @@ def sample_sentences(n: int, held_out: bool, seed: int = 0, max_number: int = 99
     """``n`` distinct sentences drawn with ``seed``: with ``held_out=True`` only the subject-
     verb pairs of :func:`held_out_pairs` (``seed``), otherwise only the others. Numbers run
     from 1 to ``max_number``."""
-    check_int("n", n)
-    check_int("max_number", max_number)
+    check_integer("n", n)
+    check_integer("max_number", max_number)
     if max_number > 99:
         raise ValueError(f"max_number={max_number} must be at most 99")
     pairs = held_out_pairs(seed)
@@ -216,7 +216,7 @@ def korean_corpus(num_train: int = 40_000, num_validation: int = 2_000, num_test
     """
     for name, value in (("num_train", num_train), ("num_validation", num_validation),
                         ("num_test", num_test)):
-        check_int(name, value, minimum=0)
+        check_integer(name, value, minimum=0)
     seen = sample_sentences(num_train + num_validation, False, seed, max_number) \
         if num_train + num_validation else []
     test = sample_sentences(num_test, True, seed, max_number) if num_test else []

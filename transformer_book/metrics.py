@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 from sacrebleu.metrics import BLEU, CHRF
 
-from ._checks import check_int
+from ._checks import check_integer
 
 TOKENIZERS = ("13a", "char", "intl", "zh", "none")
 
@@ -99,7 +99,7 @@ def signatures(tokenize: str = "13a", word_order: int = 0, num_refs: int = 1) ->
         raise ValueError(f"tokenize={tokenize!r} must be one of {list(TOKENIZERS)}")
     if word_order not in (0, 1, 2):
         raise ValueError(f"word_order={word_order!r} must be 0 (chrF), 1 or 2 (chrF++)")
-    check_int("num_refs", num_refs)
+    check_integer("num_refs", num_refs)
     out = {}
     for name, metric in (("bleu", BLEU(tokenize=tokenize)), ("chrf", CHRF(word_order=word_order))):
         metric.corpus_score(["."], [["."]] * num_refs)  # the signature needs a reference count

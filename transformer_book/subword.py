@@ -22,7 +22,7 @@ from typing import Any
 import sentencepiece as spm
 from torch import Tensor
 
-from ._checks import check_int
+from ._checks import check_integer
 
 MODEL_TYPES = ("unigram", "bpe")
 SPECIAL_PIECES = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -72,7 +72,7 @@ class SubwordTokenizer:
         Raises ``ValueError`` when the corpus cannot fill ``vocab_size`` pieces (the message
         gives the largest size it can).
         """
-        check_int("vocab_size", vocab_size, minimum=len(SPECIAL_PIECES) + 1)
+        check_integer("vocab_size", vocab_size, minimum=len(SPECIAL_PIECES) + 1)
         if model_type not in MODEL_TYPES:
             raise ValueError(f"model_type={model_type!r} must be one of {list(MODEL_TYPES)}")
         if (isinstance(character_coverage, bool) or not isinstance(character_coverage,
