@@ -178,7 +178,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
 def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
     if not isinstance(model, Transformer):
         raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
-    check_token_ids("src", src, model.config.src_vocab_size)
+    check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
     check_integer("max_len", max_len)
     if max_len > model.config.max_len:
