@@ -170,7 +170,8 @@ class Transformer(nn.Module):
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
         """Teacher-forced logits ``(batch, tgt_len, tgt_vocab)``."""
-        if isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.size(0) != tgt.size(0):
+        if (isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.dim() == tgt.dim() == 2
+                and src.size(0) != tgt.size(0)):
             raise ValueError(
                 f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}"
             )
