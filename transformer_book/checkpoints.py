@@ -242,7 +242,8 @@ def _first_non_finite(weights: dict[str, Tensor]) -> str | None:
 
 def _reason(exc: Exception) -> str:
     """An exception's message on one line, at most 200 characters (or the exception's name)."""
-    text = " ".join(str(exc).split()).strip("'\"")
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = " ".join(text.split())
     return text[:200] or type(exc).__name__
 
 
