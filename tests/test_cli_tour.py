@@ -265,3 +265,17 @@ def test_interrupt_of_a_long_translation(ckpt):
     result = interrupt_at("translate", TRANSLATE, str(ckpt), "24 Nov 2026", "11/24/26")
     one_line(result, 130, "interrupted after 0 of 2 translations")
     assert result.stdout == b""
+
+
+def test_train_with_a_closed_output_says_what_is_on_disk(ckpt):
+    before = ckpt.read_bytes()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = run(TRAIN, *TINY, "--epochs", "1", "--overwrite", "--out", str(ckpt),
+                     stdout=write_end)
+    finally:
+        os.close(write_end)
+    one_line(result, 1, f"standard output was closed during setup; nothing was saved; {ckpt} "
+                        f"is as it was (epoch 1)")
+    untouched(ckpt, before)

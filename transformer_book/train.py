@@ -33,6 +33,7 @@ from ._cli import (
     interrupted,
     pause_point,
     positive_int,
+    silence_stdout,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
@@ -254,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(f"{exc}; {on_disk(args.out, before)}")
         except ValueError as exc:
             return fail(str(exc))
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
                         f"{on_disk(args.out, before)}", EXIT_FAULT)
@@ -261,10 +264,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         pause_point("decode")
         with torch.no_grad():
             predictions = translate(model, tokenizer, [s for s, _ in test])
+        accuracy = exact_match(predictions, [t for _, t in test])
+        print(f"test exact match {accuracy:.4f} on {len(test)} held-out pairs; saved {args.out}",
+              flush=True)
     except KeyboardInterrupt:
         return interrupted(f"during {phase}; {on_disk(args.out, before)}")
-    accuracy = exact_match(predictions, [t for _, t in test])
-    print(f"test exact match {accuracy:.4f} on {len(test)} held-out pairs; saved {args.out}")
+    except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
+        silence_stdout()
+        return fail(f"standard output was closed during {phase}; {on_disk(args.out, before)}",
+                    EXIT_FAULT)
     return 0
 
 
