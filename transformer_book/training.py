@@ -197,6 +197,8 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     stopped (same model, optimiser, schedule, history and random state) up to ``config.epochs``;
     the schedule then continues from the checkpoint's state, so ``warmup`` and ``lr_factor`` of
     ``config`` apply only to a new run.
+    The validation loss and every weight must be finite before a checkpoint is written;
+    otherwise ``NonFiniteLossError`` stops training and the previous checkpoint stays as it was.
     ``on_epoch_end(epoch, history)`` is called after each epoch (e.g. to keep a copy of the
     weights for ``average_weights``).
     """
@@ -283,8 +285,10 @@ def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:
     if not math.isfinite(val_loss):
         raise NonFiniteLossError(f"training stopped: the validation loss is {val_loss} after "
                                  f"epoch {epoch}; lower the learning rate (lr_factor)")
-    for name, p in model.named_parameters():
-        if not bool(torch.isfinite(p).all()):
+    names, params = zip(*model.named_parameters(), strict=True)
+    finite = torch.stack([torch.isfinite(p).all() for p in params]).cpu()  # one synchronisation
+    for name, ok in zip(names, finite.tolist(), strict=True):
+        if not ok:
             raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
                                      f"values after epoch {epoch}; lower the learning rate "
                                      f"(lr_factor)")
