@@ -8,7 +8,10 @@ Each check returns its argument, so it can stand in an assignment.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Collection
+from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -73,6 +76,19 @@ def check_positive(name: str, value: object) -> float:
     return value
 
 
+def check_finite(name: str, value: object, low: float = -math.inf,
+                 high: float = math.inf) -> float:
+    """``value`` must be a finite number in ``[low, high]`` (NaN and infinities are refused).
+
+    >>> check_finite("lr_factor", float("inf"), 0.0, 100.0)
+    Traceback (most recent call last):
+    ValueError: lr_factor=inf must be a finite number in [0.0, 100.0]
+    """
+    if not (math.isfinite(check_number(name, value)) and low <= value <= high):
+        raise ValueError(f"{name}={value!r} must be a finite number in [{low}, {high}]")
+    return value
+
+
 def check_choice(name: str, value: object, choices: Collection) -> object:
     """``value`` must be one of ``choices``."""
     if value not in choices:
@@ -98,20 +114,25 @@ def check_float_tensor(name: str, x: object, shape: str | None = None,
     return x
 
 
-def check_token_ids(name: str, tokens: object, vocab_size: int | None = None) -> Tensor:
+def check_token_ids(name: str, tokens: object, vocab_size: int | None = None,
+                    nonempty: bool = False) -> Tensor:
     """``tokens`` must be a ``(batch, seq)`` tensor of integer ids; with ``vocab_size``, each
-    in ``[0, vocab_size)``.
+    in ``[0, vocab_size)``; with ``nonempty``, at least one sequence of at least one token.
 
-    The range check reads the values on the host (a device synchronisation), so a model's
-    ``forward`` leaves ``vocab_size`` out and the embedding itself rejects a bad id.
+    The range check reads the smallest and largest id on the host (one device
+    synchronisation); it turns what would be an ``IndexError`` on the CPU, or a device-side
+    assert on a GPU, into a ``ValueError`` that names the argument.
     """
     if check_tensor(name, tokens).dtype.is_floating_point or tokens.dtype in (
             torch.bool, torch.complex64, torch.complex128):
         raise TypeError(f"{name} must hold integer token ids, got {tokens.dtype}")
     if tokens.dim() != 2:
         raise ValueError(f"{name} must have shape (batch, seq), got {_describe(tokens)}")
+    if nonempty and tokens.numel() == 0:
+        raise ValueError(f"{name} must hold at least one sequence of at least one token, got "
+                         f"{_describe(tokens)} (batch, seq)")
     if vocab_size is not None and tokens.numel() > 0:
-        low, high = int(tokens.min()), int(tokens.max())
+        low, high = (int(t) for t in torch.aminmax(tokens))
         if low < 0 or high >= vocab_size:
             raise ValueError(
                 f"{name} holds ids from {low} to {high}; expected 0 <= id < vocab_size={vocab_size}"
@@ -148,3 +169,37 @@ def check_attn_mask(mask: object, scores_shape: torch.Size) -> Tensor:
             f"{tuple(scores_shape)} (..., q_len, k_len)"
         )
     return mask
+
+
+def check_vocab_fits(name: str, size: int, vocab_size: int) -> int:
+    """A tokenizer of ``size`` tokens must fit the model's ``vocab_size`` (else its last ids
+    would index past the embedding)."""
+    if size > vocab_size:
+        raise ValueError(f"{name} has {size} tokens, more than the model's "
+                         f"vocab_size={vocab_size}; build the model with the tokenizer's size")
+    return size
+
+
+def check_output_path(name: str, path: object) -> Path:
+    """``path`` must name a regular file (existing or not) in an existing, writable folder:
+    not empty, not a folder, not a device or pipe.
+
+    >>> check_output_path("out", "")
+    Traceback (most recent call last):
+    ValueError: out='' must be a file path, got an empty string
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}={path!r} must be a file path, got {type(path).__name__}")
+    if str(path) == "":
+        raise ValueError(f"{name}='' must be a file path, got an empty string")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{name}={str(path)!r} is a folder, not a file path")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{name}={str(path)!r} is not a regular file (a device, pipe or socket)")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"{name}={str(path)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(path)!r}: the folder {str(folder)!r} is not writable")
+    return path

@@ -40,9 +40,14 @@ def scaled_dot_product_attention(
     _check_qkv(q, k, v)
     check_fraction("dropout_p", dropout_p)
     d_k = q.size(-1)
+    dtype = q.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        # Half-precision scores can pass float16's largest value (65504) where the softmax of
+        # them is perfectly finite; like PyTorch's fused kernel, compute them in float32.
+        q, k, v = q.float(), k.float(), v.float()
 
     # QK^T / sqrt(d_k), written as (q / d_k^(1/4)) (k / d_k^(1/4))^T: the same product, but the
-    # factors are scaled before they meet, so the raw dot products cannot overflow float16.
+    # factors are scaled before they meet, so the raw dot products overflow later.
     scale = d_k ** -0.25
     scores = (q * scale) @ (k * scale).transpose(-2, -1)  # (..., q_len, k_len)
     if mask is not None:
@@ -55,7 +60,7 @@ def scaled_dot_product_attention(
         weights = weights.masked_fill(~mask, 0.0)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
-    return weights @ v, weights
+    return (weights @ v).to(dtype), weights.to(dtype)
 
 
 class MultiHeadAttention(nn.Module):
@@ -109,6 +114,12 @@ class MultiHeadAttention(nn.Module):
                     f"{name} must have shape (batch, seq, d_model={self.d_model}), "
                     f"got {tuple(x.shape)}"
                 )
+        weight = self.q_proj.weight
+        if not (query.dtype == key.dtype == value.dtype == weight.dtype) and not _autocast(query):
+            raise TypeError(
+                f"query, key and value ({query.dtype}, {key.dtype}, {value.dtype}) must have the "
+                f"module's dtype {weight.dtype}; convert the inputs or the module (.to(dtype))"
+            )
         if key.shape[:2] != value.shape[:2] or query.size(0) != key.size(0):
             raise ValueError(
                 f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
@@ -153,6 +164,8 @@ def _check_qkv(q: object, k: object, v: object) -> None:
             raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
     if not (q.dtype == k.dtype == v.dtype):
         raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
+    if q.size(-1) == 0:
+        raise ValueError(f"q must have d_k >= 1 features per position, got shape {tuple(q.shape)}")
     if q.size(-1) != k.size(-1):
         raise ValueError(f"q and k must have the same last dimension d_k, got q "
                          f"{tuple(q.shape)} and k {tuple(k.shape)}")
@@ -166,3 +179,11 @@ def _check_qkv(q: object, k: object, v: object) -> None:
             f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
             f"v {tuple(v.shape)} do not broadcast"
         ) from exc
+
+
+def _autocast(x: Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device (then it chooses the dtypes, not we)."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # PyTorch before 2.4 takes no device type
+        return torch.is_autocast_enabled()

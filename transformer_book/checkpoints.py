@@ -9,6 +9,8 @@ running any code from the file.
 from __future__ import annotations
 
 import os
+import pickle
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from ._checks import check_vocab_fits
 from .model import Transformer, TransformerConfig
 from .runtime import get_device
 from .tokenizers import CharTokenizer
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from .training import History
 
 __all__ = ["FORMAT", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
-           "average_weights"]
+           "saved_epoch", "average_weights", "MAX_ELEMENTS"]
 
 
 class CheckpointError(ValueError):
@@ -51,6 +54,11 @@ class Checkpoint:
 
 FORMAT = "transformer_book.checkpoint/1"
 
+MAX_ELEMENTS = 400_000_000
+"""The most numbers (weights and buffers) a loaded checkpoint's model may hold: 1.6 GB in
+float32, twice the paper's big model. A file that asks for more is refused before any memory is
+allocated for it."""
+
 
 def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: CharTokenizer,
                     optimizer: torch.optim.Optimizer | None = None,
@@ -60,13 +68,20 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: Char
     """Write the model's weights, its config (a dict) and the vocabulary (a list), and optionally
     the optimiser and schedule states, the epoch, the history and the random state.
 
-    The file is written next to ``path`` and then renamed, so a crash never leaves half a file.
+    Weights that are NaN or infinite raise ``ValueError`` and nothing is written. The file is
+    written to a temporary file of its own next to ``path``, flushed to the disk and then
+    renamed over ``path``: a crash or Ctrl-C at any moment leaves either the old file or the new
+    one, never half a file, and the temporary file is removed.
     """
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    bad = _first_non_finite(weights)
+    if bad is not None:
+        raise ValueError(f"the model's weight {bad} holds NaN or infinite values; not saved")
     state = {
         "format": FORMAT,
         "config": model.config.to_dict(),
         "vocab": list(tokenizer.vocab),
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model": weights,
         "epoch": epoch,
         "history": {} if history is None else history.to_dict(),
         "training": dict(training or {}),
@@ -77,46 +92,159 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: Char
         "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))
+        os.replace(tmp, path)
+    except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions the new file gets: those of the file it replaces, else the umask's."""
+    if path.is_file():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; other systems have no folder descriptors)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read(path: Path, mmap: bool = False) -> dict:
+    """``torch.load(weights_only=True)`` with one-line reasons for every way it can fail."""
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a regular file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as exc:
+        if "GLOBAL" in str(exc) or "global" in str(exc):
+            raise CheckpointError(f"{str(path)!r} contains Python objects other than tensors, "
+                                  f"refused as unsafe") from exc
+        raise CheckpointError(f"{str(path)!r} is not a readable checkpoint (not a PyTorch "
+                              f"file, or a damaged one)") from exc
+    except Exception as exc:  # corrupt zip, truncated file, unreadable ...
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable checkpoint ({_reason(exc)})"
+        ) from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not a transformer_book checkpoint")
+    return state
+
+
+def saved_epoch(path: str | os.PathLike) -> int | None:
+    """The epoch recorded in the checkpoint at ``path``, or ``None`` if there is no readable
+    checkpoint there. Reads the file memory-mapped, without building the model."""
+    try:
+        epoch = _read(Path(path), mmap=True).get("epoch")
+    except CheckpointError:
+        return None
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
 
 
 def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None = "cpu"
                     ) -> Checkpoint:
     """Read a checkpoint with ``torch.load(weights_only=True)`` and rebuild model and tokenizer.
 
-    Raises ``CheckpointError`` with a one-line reason if the file is missing or is not a valid
-    checkpoint.
+    The file is checked before any model is built: its config must describe a model of at most
+    ``MAX_ELEMENTS`` numbers, every weight must have the shape that config gives it and be
+    finite, and the other fields must have their types. Raises ``CheckpointError`` with a
+    one-line reason: the file is missing, not a regular file, not a checkpoint, holds Python
+    objects other than tensors (refused as unsafe) or is damaged (naming the first bad key).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    state = _read(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt zip, truncated file, not a torch file, unsafe pickle ...
-        raise CheckpointError(
-            f"{str(path)!r} is not a readable checkpoint ({_reason(exc)})"
-        ) from exc
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{str(path)!r} is not a transformer_book checkpoint")
-    try:
-        config = TransformerConfig(**state["config"])
-        tokenizer = CharTokenizer.from_vocab(state["vocab"])
+        config, tokenizer = _validate(state)
         model = Transformer(config)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{str(path)!r} is a damaged checkpoint ({_reason(exc)})") from exc
     model.to(get_device(device)).eval()
-    return Checkpoint(model, tokenizer, state.get("epoch", 0), state.get("history", {}),
-                      state.get("training", {}), state.get("extra", {}), state.get("optimizer"),
-                      state.get("scheduler"), state.get("rng_state"),
-                      list(state.get("cuda_rng_states", [])))
+    return Checkpoint(model, tokenizer, state["epoch"], state["history"], state["training"],
+                      state["extra"], state["optimizer"], state["scheduler"], state["rng_state"],
+                      list(state["cuda_rng_states"]))
+
+
+# Each field, its types, and its value when a file lacks it (no default: required).
+_FIELDS: dict[str, tuple[tuple[type, ...], object]] = {
+    "epoch": ((int,), 0), "history": ((dict,), {}), "training": ((dict,), {}),
+    "extra": ((dict,), {}), "optimizer": ((dict, type(None)), None),
+    "scheduler": ((dict, type(None)), None), "rng_state": ((Tensor, type(None)), None),
+    "cuda_rng_states": ((list,), []),
+}
+
+
+def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer]:
+    """Check a loaded dict field by field (filling in missing optional fields) and return its
+    config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the first fault."""
+    for name, (types, default) in _FIELDS.items():
+        value = state.setdefault(name, default)
+        if not isinstance(value, types) or isinstance(value, bool):
+            raise TypeError(f"{name} is a {type(value).__name__}")
+    if state["epoch"] < 0:
+        raise ValueError(f"epoch={state['epoch']} is negative")
+    if not isinstance(state["config"], dict):
+        raise TypeError(f"config is a {type(state['config']).__name__}, not a dict")
+    config = TransformerConfig(**state["config"])
+    tokenizer = CharTokenizer.from_vocab(state["vocab"])
+    check_vocab_fits("vocab", len(tokenizer), min(config.src_vocab_size, config.tgt_vocab_size))
+    weights = state["model"]
+    if not isinstance(weights, dict):
+        raise TypeError(f"model is a {type(weights).__name__}, not a dict of tensors")
+    with torch.device("meta"):  # shapes only: no memory is allocated
+        expected = Transformer(config)
+    elements = sum(t.numel() for t in (*expected.parameters(), *expected.buffers()))
+    if elements > MAX_ELEMENTS:
+        raise ValueError(f"its config asks for a model of {elements:,} numbers, more than "
+                         f"the {MAX_ELEMENTS:,} a checkpoint may hold")
+    expected = {k: t.shape for k, t in expected.state_dict().items()}
+    for key in [*expected, *weights]:
+        if key not in weights or key not in expected:
+            raise KeyError(f"{key} is {'missing' if key not in weights else 'unexpected'}")
+        tensor = weights[key]
+        if not isinstance(tensor, Tensor) or not tensor.is_floating_point():
+            raise TypeError(f"{key} is not a floating-point tensor")
+        if tensor.shape != expected[key]:
+            raise ValueError(f"{key} has shape {tuple(tensor.shape)}, but the config gives "
+                             f"{tuple(expected[key])}")
+    bad = _first_non_finite(weights)
+    if bad is not None:
+        raise ValueError(f"{bad} holds NaN or infinite values")
+    return config, tokenizer
+
+
+def _first_non_finite(weights: dict[str, Tensor]) -> str | None:
+    """The first key whose floating-point tensor holds a NaN or an infinity, else ``None``."""
+    return next((k for k, t in weights.items()
+                 if t.is_floating_point() and not bool(torch.isfinite(t).all())), None)
 
 
 def _reason(exc: Exception) -> str:
     """An exception's message on one line, at most 200 characters (or the exception's name)."""
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = " ".join(text.split())
+    return text[:200] or type(exc).__name__
 
 
 def average_weights(states: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:

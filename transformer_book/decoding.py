@@ -21,7 +21,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from ._checks import check_integer, check_number, check_padding_mask, check_token_ids
+from ._checks import (
+    check_integer,
+    check_number,
+    check_padding_mask,
+    check_token_ids,
+    check_vocab_fits,
+)
 from .batching import pad_sequences
 from .model import Transformer
 from .tokenizers import CharTokenizer
@@ -158,6 +164,10 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
     device = next(model.parameters()).device
     out: list[str] = []
     for i in range(0, len(texts), batch_size):
@@ -178,7 +188,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
 def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
     if not isinstance(model, Transformer):
         raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
-    check_token_ids("src", src, model.config.src_vocab_size)
+    check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
     check_integer("max_len", max_len)
     if max_len > model.config.max_len:

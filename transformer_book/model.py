@@ -15,6 +15,7 @@ from ._checks import (
     check_heads,
     check_integer,
     check_padding_mask,
+    check_tensor,
     check_token_ids,
 )
 from .layers import Decoder, Encoder
@@ -169,7 +170,8 @@ class Transformer(nn.Module):
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
         """Teacher-forced logits ``(batch, tgt_len, tgt_vocab)``."""
-        if isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.size(0) != tgt.size(0):
+        if (isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.dim() == tgt.dim() == 2
+                and src.size(0) != tgt.size(0)):
             raise ValueError(
                 f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}"
             )
@@ -178,7 +180,10 @@ class Transformer(nn.Module):
 
     def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str) -> Tensor:
         """Token ids -> ``embedding(tokens) * sqrt(d_model)`` + positions (section 3.4)."""
-        check_token_ids(name, tokens)
+        # Ids are range-checked where that costs no device synchronisation: on the CPU. On a
+        # GPU the callers that read the host anyway check them (decoding, the training loop).
+        on_cpu = check_tensor(name, tokens).device.type == "cpu"
+        check_token_ids(name, tokens, embedding.num_embeddings if on_cpu else None, nonempty=True)
         if tokens.size(1) > self.config.max_len:
             raise ValueError(
                 f"{name} has length {tokens.size(1)}, longer than max_len={self.config.max_len}"

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_fraction, check_integer, check_tensor
+from ._checks import check_float_tensor, check_fraction, check_integer
 
 __all__ = ["sinusoidal_encoding", "PositionalEncoding"]
 
@@ -66,7 +66,7 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``x``: ``(batch, seq, d_model)`` with ``seq <= max_len``; returns the same shape."""
-        if check_tensor("x", x).dim() != 3 or x.size(-1) != self.d_model:
+        if check_float_tensor("x", x).dim() != 3 or x.size(-1) != self.d_model:
             raise ValueError(
                 f"x must have shape (batch, seq, d_model={self.d_model}), got {tuple(x.shape)}"
             )

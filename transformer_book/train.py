@@ -5,21 +5,37 @@
     python -m transformer_book.translate model.pt "24 Nov 2026"
 
 Tasks: ``dates-iso`` and ``dates-ko`` (chapter 8: English dates to ISO or Korean), ``copy`` and
-``reverse`` (sanity checks). Errors (a bad argument, a checkpoint that cannot be resumed) end the
-program with exit code 2 and a one-line message.
+``reverse`` (sanity checks).
+
+Nothing is lost: an existing ``--out`` is refused unless ``--resume`` continues its training (with
+the settings stored in it; flags that contradict them are refused) or ``--overwrite`` replaces it,
+and ``--out`` is checked before any data is generated. A checkpoint is written after every epoch,
+atomically and only with finite weights. Errors end the program with one line and exit code 2
+(bad input) or 1 (a failed write); Ctrl-C with one line, exit code 130, saying which epoch is
+saved, if any.
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 
 import torch
 
-from ._checks import check_choice
-from ._cli import fail, positive_int
-from .checkpoints import CheckpointError, load_checkpoint
+from ._checks import check_choice, check_output_path
+from ._cli import (
+    EXIT_FAULT,
+    ArgumentParser,
+    fail,
+    finite_float,
+    interrupted,
+    pause_point,
+    positive_int,
+    silence_stdout,
+)
+from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
 from .decoding import translate
 from .model import Transformer, TransformerConfig
@@ -47,96 +63,216 @@ def task_tokenizer(task: str) -> CharTokenizer:
     return date_tokenizer()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+RUN_DEFAULTS: dict[str, object] = {
+    "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
+    "val_size": 500, "batch_size": 64, "warmup": 200, "lr_factor": 0.25,
+    "label_smoothing": 0.1, "seed": 0,
+}
+"""The settings of a run. A new run takes them from the flags (else these defaults), a resumed
+run from its checkpoint."""
+
+TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
         prog="python -m transformer_book.train",
         description="Train a Transformer on a generated task (chapter 8) and save a checkpoint.",
     )
-    parser.add_argument("--task", choices=TASKS, default="dates-iso",
-                        help="what to learn (default: dates-iso)")
-    parser.add_argument("--preset", choices=TransformerConfig.SIZES, default="small",
-                        help="model size, a TransformerConfig preset (default: small)")
+    d = RUN_DEFAULTS
+    parser.set_defaults(**RUN_DEFAULTS)
+    parser.add_argument("--task", choices=TASKS, help=f"what to learn (default: {d['task']})")
+    parser.add_argument("--preset", choices=TransformerConfig.SIZES,
+                        help=f"model size, a TransformerConfig preset (default: {d['preset']})")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda or mps (default: the best one available)")
     parser.add_argument("--epochs", type=positive_int, default=10,
-                        help="epochs to train (default 10)")
-    parser.add_argument("--train-size", type=positive_int, default=8000,
-                        help="training pairs per epoch, new ones every epoch (default 8000)")
-    parser.add_argument("--val-size", type=positive_int, default=500,
-                        help="validation pairs (default 500)")
+                        help="epochs to train, in all when resuming (default 10)")
+    parser.add_argument("--train-size", type=positive_int,
+                        help=f"training pairs per epoch, new ones every epoch "
+                             f"(default {d['train_size']})")
+    parser.add_argument("--val-size", type=positive_int,
+                        help=f"validation pairs (default {d['val_size']})")
     parser.add_argument("--test-size", type=positive_int, default=1000,
                         help="test pairs decoded at the end (default 1000)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="default 64")
-    parser.add_argument("--warmup", type=positive_int, default=200,
-                        help="warmup steps (default 200)")
-    parser.add_argument("--lr-factor", type=float, default=0.25,
-                        help="multiplies the paper's learning-rate schedule (default 0.25)")
-    parser.add_argument("--dropout", type=float, default=None,
+    parser.add_argument("--batch-size", type=positive_int, help=f"default {d['batch_size']}")
+    parser.add_argument("--warmup", type=positive_int,
+                        help=f"warmup steps (default {d['warmup']})")
+    parser.add_argument("--lr-factor", type=finite_float,
+                        help=f"multiplies the paper's learning-rate schedule, at most 100 "
+                             f"(default {d['lr_factor']})")
+    parser.add_argument("--dropout", type=finite_float,
                         help="dropout probability (default: the preset's)")
-    parser.add_argument("--label-smoothing", type=float, default=0.1, help="default 0.1")
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    parser.add_argument("--label-smoothing", type=finite_float,
+                        help=f"default {d['label_smoothing']}")
+    parser.add_argument("--seed", type=int, help=f"0 to 2**32 - 1 (default {d['seed']})")
     parser.add_argument("--compile", action="store_true", help="use torch.compile")
     parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from --out if it exists (up to --epochs in all)")
+                        help="continue the training saved in --out (up to --epochs in all), "
+                             "with the settings stored there")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out with a new run")
     parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
     return parser
 
 
+def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
+    """The settings a checkpoint was trained with; ``ValueError`` if it cannot be resumed."""
+    if resume.optimizer_state is None or resume.scheduler_state is None:
+        raise ValueError(f"{out} holds a model without training state (no optimizer or "
+                         f"schedule), so it cannot be resumed; use --overwrite to train a new "
+                         f"model in its place")
+    extra, training = resume.extra, resume.training
+    try:
+        config = TrainingConfig(**training)
+        check_choice("task", extra.get("task"), TASKS)
+        check_choice("preset", extra.get("preset"), TransformerConfig.SIZES)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{out} has malformed training settings ({exc})") from None
+    if resume.epoch < 1:
+        raise ValueError(f"{out} records epoch {resume.epoch}: no finished epoch to resume")
+    recorded = {k: getattr(config, k) for k in TRAINING_SETTINGS}
+    recorded.update(task=extra["task"], preset=extra["preset"],
+                    dropout=resume.model.config.dropout)
+    for key in ("train_size", "val_size"):  # absent from older checkpoints
+        if isinstance(extra.get(key), int) and extra[key] >= 1:
+            recorded[key] = extra[key]
+    return recorded
+
+
+def given_settings(argv: Sequence[str] | None) -> dict[str, object]:
+    """The settings that ``argv`` sets explicitly (not left at their defaults)."""
+    parser = build_parser()
+    parser.set_defaults(**dict.fromkeys(RUN_DEFAULTS))
+    args = parser.parse_args(argv)
+    return {k: getattr(args, k) for k in RUN_DEFAULTS if getattr(args, k) is not None}
+
+
+def run_settings(args, given: dict[str, object], resume: Checkpoint | None
+                 ) -> dict[str, object]:
+    """The flags (or defaults) of a new run; a resumed run's recorded settings, refusing the
+    ``given`` flags that contradict them."""
+    if resume is None:
+        return {k: getattr(args, k) for k in RUN_DEFAULTS}
+    recorded = recorded_settings(resume, args.out)
+    if "task" in given and given["task"] != recorded["task"]:
+        raise ValueError(f"{args.out} was trained on task {recorded['task']!r}, "
+                         f"not {given['task']!r}")
+    clashes = [f"--{k.replace('_', '-')} {v} (it has {recorded[k]})" for k, v in given.items()
+               if k in recorded and v != recorded[k]]
+    if clashes:
+        raise ValueError(f"{args.out} was trained with other settings: {', '.join(clashes)}; "
+                         f"leave these flags out to resume")
+    if args.epochs <= resume.epoch:
+        raise ValueError(f"{args.out} already holds {resume.epoch} epochs; give --epochs above "
+                         f"{resume.epoch} to train more")
+    return {**RUN_DEFAULTS, **recorded}
+
+
+def _identity(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def on_disk(out: str, before: tuple[int, int, int] | None) -> str:
+    """What ``out`` holds now, compared with what it held when the program started."""
+    if _identity(out) == before:
+        if before is None:
+            return "nothing was saved"
+        epoch = saved_epoch(out)
+        return (f"nothing was saved; {out} is as it was"
+                + ("" if epoch is None else f" (epoch {epoch})"))
+    epoch = saved_epoch(out)
+    if epoch is None:
+        return f"{out} was replaced but cannot be read back"
+    return f"{out} holds epoch {epoch} (continue with --resume)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.resume and args.overwrite:
+        return fail("--resume continues --out and --overwrite replaces it: give one of them")
     try:
-        device = get_device(args.device)
-        config = TrainingConfig(epochs=args.epochs, batch_size=args.batch_size,
-                                warmup=args.warmup, lr_factor=args.lr_factor,
-                                label_smoothing=args.label_smoothing, seed=args.seed,
-                                amp=not args.no_amp, compile=args.compile,
-                                progress=False if args.no_progress else None)
-    except ValueError as exc:
+        check_output_path("--out", args.out)
+    except (TypeError, ValueError) as exc:
         return fail(str(exc))
-    set_seed(args.seed)
-    tokenizer = task_tokenizer(args.task)
-    def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
-        return task_pairs(args.task, args.train_size, "train", 1000 * args.seed + epoch)
+    before = _identity(args.out)
+    if before is not None and not (args.resume or args.overwrite):
+        return fail(f"--out {args.out} already exists; add --resume to continue its training "
+                    f"or --overwrite to replace it")
+    phase = "setup"
+    try:
+        try:
+            device = get_device(args.device)
+            resume = load_checkpoint(args.out, device) if args.resume and before else None
+            settings = run_settings(args, given_settings(argv), resume)
+            training = {f.name: settings[f.name] for f in fields(TrainingConfig)
+                        if f.name in settings}
+            config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
+                                    compile=args.compile,
+                                    progress=False if args.no_progress else None)
+            if resume is None:
+                overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
+                tokenizer = task_tokenizer(settings["task"])
+                preset = getattr(TransformerConfig, settings["preset"])
+                model = Transformer(preset(len(tokenizer), **overrides))
+            else:
+                model, tokenizer = resume.model, resume.tokenizer
+        except (CheckpointError, ValueError, TypeError) as exc:
+            return fail(str(exc))
+        if args.resume and resume is None:
+            print(f"no checkpoint at {args.out} yet: starting a new run")
+        elif resume is not None:
+            print(f"resuming from {args.out} after epoch {resume.epoch}")
+        task, seed = settings["task"], settings["seed"]
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
+              f"{device}, {settings['train_size']} fresh training pairs per epoch", flush=True)
 
-    val = task_pairs(args.task, args.val_size, "validation", args.seed)
-    test = task_pairs(args.task, args.test_size, "test", args.seed)
-    resume = None
-    if args.resume:
+        phase = "data generation"
+        if resume is None:
+            set_seed(seed)
+        pause_point("data")
+        val = task_pairs(task, settings["val_size"], "validation", seed)
+        test = task_pairs(task, args.test_size, "test", seed)
+
+        def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
+            nonlocal phase
+            phase = f"training (epoch {epoch})"
+            pause_point(f"epoch {epoch}")
+            return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
+
+        extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size")}
         try:
-            resume = load_checkpoint(args.out, device)
-        except CheckpointError as exc:
-            if "does not exist" not in str(exc):
-                return fail(str(exc))
-        if resume is not None and resume.extra.get("task") != args.task:
-            return fail(f"{args.out} was trained on task {resume.extra.get('task')!r}, "
-                         f"not {args.task!r}")
-    if resume is not None:
-        model, tokenizer = resume.model, resume.tokenizer
-        print(f"resuming from {args.out} after epoch {resume.epoch}")
-    else:
-        overrides = {} if args.dropout is None else {"dropout": args.dropout}
-        try:
-            preset = getattr(TransformerConfig, args.preset)
-            model = Transformer(preset(len(tokenizer), **overrides))
+            fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
+                resume=resume, extra=extra)
+        except NonFiniteLossError as exc:
+            return fail(f"{exc}; {on_disk(args.out, before)}")
         except ValueError as exc:
             return fail(str(exc))
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"task {args.task}, preset {args.preset} ({n_params:,} parameters), device {device}, "
-          f"{args.train_size} fresh training pairs per epoch")
-    try:
-        fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
-            resume=resume, extra={"task": args.task, "preset": args.preset})
-    except NonFiniteLossError as exc:
-        return fail(str(exc))
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
+                        f"{on_disk(args.out, before)}", EXIT_FAULT)
+        phase = "the test decode"
+        pause_point("decode")
+        with torch.no_grad():
+            predictions = translate(model, tokenizer, [s for s, _ in test])
+        accuracy = exact_match(predictions, [t for _, t in test])
+        print(f"test exact match {accuracy:.4f} on {len(test)} held-out pairs; saved {args.out}",
+              flush=True)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; the last finished epoch is saved in {args.out} (--resume)")
-        return 130
-    with torch.no_grad():
-        predictions = translate(model, tokenizer, [s for s, _ in test])
-    accuracy = exact_match(predictions, [t for _, t in test])
-    print(f"test exact match {accuracy:.4f} on {len(test)} held-out pairs; saved {args.out}")
+        return interrupted(f"during {phase}; {on_disk(args.out, before)}")
+    except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
+        silence_stdout()
+        return fail(f"standard output was closed during {phase}; {on_disk(args.out, before)}",
+                    EXIT_FAULT)
     return 0
 
 

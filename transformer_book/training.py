@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 from torch import nn
 
-from ._checks import check_fraction, check_integer, check_positive
+from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
 from .batching import Batch, make_batches
 from .checkpoints import Checkpoint, save_checkpoint
 from .decoding import translate
@@ -57,9 +57,15 @@ class TrainingConfig:
         for name in ("epochs", "batch_size", "warmup", "eval_size", "max_decode_len"):
             check_integer(name, getattr(self, name))
         check_fraction("label_smoothing", self.label_smoothing)
-        check_positive("lr_factor", self.lr_factor)
-        if self.clip_norm is not None:
-            check_positive("clip_norm", self.clip_norm)
+        # Past 100 times the paper's schedule, Adam's first steps already blow the weights up.
+        if not 0 < check_finite("lr_factor", self.lr_factor, 0.0, MAX_LR_FACTOR):
+            raise ValueError(f"lr_factor={self.lr_factor!r} must be > 0")
+        check_integer("seed", self.seed, minimum=0)
+        if self.seed > MAX_SEED:
+            raise ValueError(f"seed={self.seed!r} must be an int in [0, {MAX_SEED}] "
+                             f"(the range NumPy's generator takes)")
+        if self.clip_norm is not None and not 0 < check_finite("clip_norm", self.clip_norm):
+            raise ValueError(f"clip_norm={self.clip_norm!r} must be > 0")
 
 
 @dataclass
@@ -82,8 +88,15 @@ class History:
         return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
 
 
+MAX_LR_FACTOR = 100.0
+"""The largest ``lr_factor`` accepted: 100 times the paper's schedule."""
+MAX_SEED = 2**32 - 1
+"""The largest seed (``set_seed`` seeds NumPy too, which takes 32 bits)."""
+
+
 class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; training stops before the weights are spoiled."""
+    """The training or validation loss, or a weight, became NaN or infinite; training stops
+    before a checkpoint of spoiled weights is written."""
 
 
 def _autocast(device: torch.device, amp: bool):
@@ -184,26 +197,20 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     stopped (same model, optimiser, schedule, history and random state) up to ``config.epochs``;
     the schedule then continues from the checkpoint's state, so ``warmup`` and ``lr_factor`` of
     ``config`` apply only to a new run.
+    The validation loss and every weight must be finite before a checkpoint is written;
+    otherwise ``NonFiniteLossError`` stops training and the previous checkpoint stays as it was.
     ``on_epoch_end(epoch, history)`` is called after each epoch (e.g. to keep a copy of the
     weights for ``average_weights``).
     """
     config = config or TrainingConfig()
+    _check_fit_inputs(model, tokenizer, train_pairs, val_pairs)
     device = get_device(device)
     model.to(device)
     optimizer = make_optimizer(model)
     scheduler = warmup_scheduler(optimizer, model.config.d_model, config.warmup, config.lr_factor)
     history, start = History(), 1
     if resume is not None:
-        if resume.optimizer_state is None:
-            raise ValueError("resume: the checkpoint holds no optimizer state (not a training run)")
-        optimizer.load_state_dict(resume.optimizer_state)
-        scheduler.load_state_dict(resume.scheduler_state)
-        history = History.from_dict(resume.history)
-        start = resume.epoch + 1
-        if resume.rng_state is not None:
-            torch.set_rng_state(resume.rng_state)
-        if resume.cuda_rng_states and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(resume.cuda_rng_states)
+        history, start = _restore(resume, optimizer, scheduler)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
     train_model = torch.compile(model) if config.compile else model
@@ -216,6 +223,7 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         train_loss = train_epoch(train_model, batches, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp, config.progress, history, epoch)
         metrics = evaluate(model, val_batches, eval_loss, device, config.amp)
+        _check_finite_state(model, metrics["loss"], epoch)
         predictions = translate(model, tokenizer, [s for s, _ in val_sample],
                                 max_len=config.max_decode_len)
         em = exact_match(predictions, [t for _, t in val_sample])
@@ -234,3 +242,53 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
+
+
+def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs: object,
+                      val_pairs: Sequence[tuple[str, str]]) -> None:
+    """What ``fit`` needs before its first step: a tokenizer the model's vocabulary holds, some
+    training pairs, and a validation set to measure each epoch on."""
+    if not isinstance(model, Transformer):
+        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
+    if not callable(train_pairs) and len(train_pairs) == 0:
+        raise ValueError("train_pairs is empty; give at least one (source, target) pair")
+    if len(val_pairs) == 0:
+        raise ValueError("val_pairs is empty; fit measures every epoch on a validation set")
+
+
+def _restore(resume: Checkpoint, optimizer: torch.optim.Optimizer,
+             scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[History, int]:
+    """Load a checkpoint's training state into ``optimizer`` and ``scheduler`` and the random
+    generators; returns its history and the first epoch still to train."""
+    if resume.optimizer_state is None or resume.scheduler_state is None:
+        raise ValueError("resume: the checkpoint holds no optimizer and schedule state (it is a "
+                         "saved model, not a training run); start a new run instead")
+    try:
+        optimizer.load_state_dict(resume.optimizer_state)
+        scheduler.load_state_dict(resume.scheduler_state)
+        history = History.from_dict(resume.history)
+        if resume.rng_state is not None:
+            torch.set_rng_state(resume.rng_state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"resume: the checkpoint's training state is malformed "
+                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:150]})") from exc
+    if resume.cuda_rng_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(resume.cuda_rng_states)
+    return history, resume.epoch + 1
+
+
+def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:
+    """Raise ``NonFiniteLossError`` if the validation loss or any weight is NaN or infinite,
+    naming the first bad weight, so that no checkpoint of spoiled weights is written."""
+    if not math.isfinite(val_loss):
+        raise NonFiniteLossError(f"training stopped: the validation loss is {val_loss} after "
+                                 f"epoch {epoch}; lower the learning rate (lr_factor)")
+    names, params = zip(*model.named_parameters(), strict=True)
+    finite = torch.stack([torch.isfinite(p).all() for p in params]).cpu()  # one synchronisation
+    for name, ok in zip(names, finite.tolist(), strict=True):
+        if not ok:
+            raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
+                                     f"values after epoch {epoch}; lower the learning rate "
+                                     f"(lr_factor)")
