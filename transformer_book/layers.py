@@ -46,6 +46,11 @@ class FeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
+def _check_dropouts(**rates: float) -> None:
+    for name, rate in rates.items():
+        check_fraction(name, rate)
+
+
 class EncoderLayer(nn.Module):
     """Self-attention, then the feed-forward network, each wrapped in residual + LayerNorm."""
 
@@ -53,9 +58,7 @@ class EncoderLayer(nn.Module):
                  norm_first: bool = False, layer_norm_eps: float = 1e-5,
                  attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
         super().__init__()
-        for name, p in (("dropout", dropout), ("attn_dropout", attn_dropout),
-                        ("ffn_dropout", ffn_dropout)):
-            check_fraction(name, p)
+        _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
         self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -87,9 +90,7 @@ class DecoderLayer(nn.Module):
                  norm_first: bool = False, layer_norm_eps: float = 1e-5,
                  attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
         super().__init__()
-        for name, p in (("dropout", dropout), ("attn_dropout", attn_dropout),
-                        ("ffn_dropout", ffn_dropout)):
-            check_fraction(name, p)
+        _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
         self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
         self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
