@@ -191,6 +191,58 @@ def test_dropout_only_in_training():
     torch.testing.assert_close(layer(x), layer(x))
 
 
+DROPOUTS = ("dropout", "attn_dropout", "ffn_dropout")
+
+
+def _run(layer: nn.Module, x: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+    return layer(x) if isinstance(layer, EncoderLayer) else layer(x, memory)[0]
+
+
+@pytest.mark.parametrize("layer_class", [EncoderLayer, DecoderLayer])
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_each_dropout_acts_in_training_only(layer_class, name):
+    x, memory = torch.randn(2, 5, D_MODEL), torch.randn(2, 4, D_MODEL)
+    rates = {other: 0.0 for other in DROPOUTS}
+    off = layer_class(D_MODEL, HEADS, D_FF, **rates)
+    on = layer_class(D_MODEL, HEADS, D_FF, **{**rates, name: 0.5})
+    on.load_state_dict(off.state_dict())
+    off.eval()
+    torch.testing.assert_close(_run(on.eval(), x, memory), _run(off, x, memory))  # eval: same
+    on.train()
+    assert not torch.allclose(_run(on, x, memory), _run(off, x, memory))  # training: dropped
+
+
+@pytest.mark.parametrize("layer_class", [EncoderLayer, DecoderLayer])
+def test_zero_dropouts_are_the_identity_in_training(layer_class):
+    x, memory = torch.randn(2, 5, D_MODEL), torch.randn(2, 4, D_MODEL)
+    layer = layer_class(D_MODEL, HEADS, D_FF, dropout=0.0, attn_dropout=0.0, ffn_dropout=0.0)
+    trained = _run(layer.train(), x, memory)
+    torch.testing.assert_close(trained, _run(layer.eval(), x, memory), atol=0, rtol=0)
+
+
+def test_attention_and_feed_forward_dropouts_sit_where_named():
+    layer = DecoderLayer(D_MODEL, HEADS, D_FF, dropout=0.1, attn_dropout=0.2, ffn_dropout=0.3)
+    assert layer.self_attn.dropout == layer.cross_attn.dropout == 0.2
+    assert layer.feed_forward.dropout.p == 0.3
+    assert {layer.dropout1.p, layer.dropout2.p, layer.dropout3.p} == {0.1}
+    stack = Encoder(2, D_MODEL, HEADS, D_FF, attn_dropout=0.2, ffn_dropout=0.3)
+    assert all(lay.self_attn.dropout == 0.2 and lay.feed_forward.dropout.p == 0.3
+               for lay in stack.layers)
+    default = EncoderLayer(D_MODEL, HEADS, D_FF)
+    assert default.self_attn.dropout == 0.0 and default.feed_forward.dropout.p == 0.0
+
+
+@pytest.mark.parametrize("layer_class", [EncoderLayer, DecoderLayer])
+@pytest.mark.parametrize("name", DROPOUTS)
+def test_bad_dropouts_raise(layer_class, name):
+    with pytest.raises(ValueError, match=f"{name}=1.0 must be a number in"):
+        layer_class(D_MODEL, HEADS, D_FF, **{name: 1.0})
+    with pytest.raises(ValueError, match=f"{name}=-0.1 must be a number in"):
+        layer_class(D_MODEL, HEADS, D_FF, **{name: -0.1})
+    with pytest.raises(TypeError, match=name):
+        layer_class(D_MODEL, HEADS, D_FF, **{name: "0.1"})
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_float64_and_gradients(norm_first):
     enc = Encoder(2, D_MODEL, HEADS, D_FF, norm_first=norm_first).double()

@@ -62,6 +62,29 @@ def test_each_size_is_one_model_with_one_or_two_vocabularies():
     assert TransformerConfig.tiny(10, dropout=0.2).dropout == 0.2
 
 
+def test_every_size_drops_out_as_the_paper_does():
+    for name in TransformerConfig.SIZES:
+        c = getattr(TransformerConfig, name)(100)
+        assert (c.attn_dropout, c.ffn_dropout) == (0.0, 0.0), name
+    c = TransformerConfig.tiny(10, attn_dropout=0.1, ffn_dropout=0.2)
+    model = Transformer(c)
+    for layer in (*model.encoder.layers, *model.decoder.layers):
+        assert layer.self_attn.dropout == 0.1 and layer.feed_forward.dropout.p == 0.2
+        assert layer.dropout1.p == c.dropout == 0.0
+    assert model.positional.dropout.p == 0.0
+
+
+@pytest.mark.parametrize("name", ["dropout", "attn_dropout", "ffn_dropout"])
+def test_each_dropout_changes_training_only(name):
+    src, tgt, src_pad, tgt_pad = _batch()
+    off = _model()
+    on = _model(**{name: 0.5})
+    on.load_state_dict(off.state_dict())
+    torch.testing.assert_close(on(src, tgt, src_pad, tgt_pad), off(src, tgt, src_pad, tgt_pad))
+    on.train()
+    assert not torch.allclose(on(src, tgt, src_pad, tgt_pad), off(src, tgt, src_pad, tgt_pad))
+
+
 def test_parameter_counts_of_base_and_big():
     with torch.device("meta"):  # shapes only: no memory, no time
         base = Transformer(TransformerConfig.base())
@@ -77,6 +100,8 @@ def test_parameter_counts_of_base_and_big():
      "d_model=10 is not divisible by num_heads=4"),
     (dict(src_vocab_size=10, tgt_vocab_size=12, share_embeddings=True), "share_embeddings"),
     (dict(src_vocab_size=10, tgt_vocab_size=10, dropout=1.5), "dropout=1.5"),
+    (dict(src_vocab_size=10, tgt_vocab_size=10, attn_dropout=1.0), "attn_dropout=1.0"),
+    (dict(src_vocab_size=10, tgt_vocab_size=10, ffn_dropout=-0.5), "ffn_dropout=-0.5"),
     (dict(src_vocab_size=10, tgt_vocab_size=10, max_len=0), "max_len=0"),
 ])
 def test_config_rejects_bad_values(kwargs, words):

@@ -4,6 +4,14 @@ Names follow ``torch.nn.TransformerEncoderLayer``/``TransformerDecoderLayer`` (`
 ``norm1``, ``linear1`` ...), so a reader can hold each layer next to PyTorch's. Post-LN as in the
 paper by default (``x = norm(x + sublayer(x))``); ``norm_first=True`` gives pre-LN
 (``x = x + sublayer(norm(x))``). Masks are bool, ``True`` = may attend.
+
+Three dropouts, each a probability, 0 switches it off:
+
+- ``dropout`` (the paper's P_drop, section 5.4): on each sub-layer's output, before the residual
+  add;
+- ``attn_dropout``: on the attention weights (PyTorch's layers use ``dropout`` there; the paper
+  does not mention it);
+- ``ffn_dropout``: inside the feed-forward network, after the activation (likewise).
 """
 
 from __future__ import annotations
@@ -38,14 +46,21 @@ class FeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
+def _check_dropouts(**rates: float) -> None:
+    for name, rate in rates.items():
+        check_fraction(name, rate)
+
+
 class EncoderLayer(nn.Module):
     """Self-attention, then the feed-forward network, each wrapped in residual + LayerNorm."""
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
-                 norm_first: bool = False, layer_norm_eps: float = 1e-5):
+                 norm_first: bool = False, layer_norm_eps: float = 1e-5,
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout)
+        _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
@@ -72,11 +87,13 @@ class DecoderLayer(nn.Module):
     each wrapped in residual + LayerNorm."""
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
-                 norm_first: bool = False, layer_norm_eps: float = 1e-5):
+                 norm_first: bool = False, layer_norm_eps: float = 1e-5,
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout)
+        _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -123,24 +140,26 @@ class _Stack(nn.Module):
     as in the paper, need none and ``norm`` is the identity."""
 
     def __init__(self, layer: type[nn.Module], num_layers: int, d_model: int, num_heads: int,
-                 d_ff: int, dropout: float, norm_first: bool, layer_norm_eps: float):
+                 d_ff: int, **options):
         super().__init__()
         check_integer("num_layers", num_layers)
         self.layers = nn.ModuleList(
-            layer(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
-                  layer_norm_eps=layer_norm_eps)
+            layer(d_model, num_heads, d_ff, **options)
             for _ in range(num_layers)
         )
-        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
+        self.norm = (nn.LayerNorm(d_model, eps=options["layer_norm_eps"])
+                     if options["norm_first"] else nn.Identity())
 
 
 class Encoder(_Stack):
     """A stack of ``num_layers`` encoder layers (N = 6 in the paper)."""
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
-                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first,
-                         layer_norm_eps)
+                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
+        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout=dropout,
+                         norm_first=norm_first, layer_norm_eps=layer_norm_eps,
+                         attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """``x``: ``(batch, seq, d_model)`` -> the same shape; ``mask`` as in ``EncoderLayer``."""
@@ -153,9 +172,11 @@ class Decoder(_Stack):
     """A stack of ``num_layers`` decoder layers (N = 6 in the paper)."""
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
-                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5):
-        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first,
-                         layer_norm_eps)
+                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
+        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout=dropout,
+                         norm_first=norm_first, layer_norm_eps=layer_norm_eps,
+                         attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
 
     def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
                 cross_attn_mask: Tensor | None = None, need_weights: bool = False

@@ -30,6 +30,11 @@ class TransformerConfig:
     """Hyper-parameters, named as in the paper (``d_model``, ``h`` = ``num_heads``,
     ``N`` = ``num_layers``, ``d_ff``, ``P_drop`` = ``dropout``).
 
+    ``dropout`` is the paper's (section 5.4): on each sub-layer's output before the residual add,
+    and on the sums of the embeddings and the positional encodings. ``attn_dropout`` (on the
+    attention weights) and ``ffn_dropout`` (inside the feed-forward, after the activation) are
+    extra places some implementations use; the paper does not, so every size sets them to 0.
+
     ``tie_embeddings`` shares the target embedding with the output projection;
     ``share_embeddings`` also shares the source embedding (needs one vocabulary), which is
     the paper's setting (section 3.4).
@@ -42,6 +47,8 @@ class TransformerConfig:
     num_layers: int = 6
     d_ff: int = 2048
     dropout: float = 0.1
+    attn_dropout: float = 0.0
+    ffn_dropout: float = 0.0
     max_len: int = 512
     norm_first: bool = False
     tie_embeddings: bool = True
@@ -54,7 +61,8 @@ class TransformerConfig:
         for name in ("src_vocab_size", "tgt_vocab_size", "num_layers", "d_ff", "max_len"):
             check_integer(name, getattr(self, name))
         check_heads(self.d_model, self.num_heads)
-        check_fraction("dropout", self.dropout)
+        for name in ("dropout", "attn_dropout", "ffn_dropout"):
+            check_fraction(name, getattr(self, name))
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
                 f"share_embeddings=True needs one vocabulary, but src_vocab_size="
@@ -133,7 +141,8 @@ class Transformer(nn.Module):
                           else nn.Embedding(c.src_vocab_size, c.d_model))
         self.positional = PositionalEncoding(c.d_model, c.max_len, c.dropout)
         stack = dict(num_layers=c.num_layers, d_model=c.d_model, num_heads=c.num_heads,
-                     d_ff=c.d_ff, dropout=c.dropout, norm_first=c.norm_first)
+                     d_ff=c.d_ff, dropout=c.dropout, norm_first=c.norm_first,
+                     attn_dropout=c.attn_dropout, ffn_dropout=c.ffn_dropout)
         self.encoder = Encoder(**stack)
         self.decoder = Decoder(**stack)
         self.generator = nn.Linear(c.d_model, c.tgt_vocab_size, bias=False)
