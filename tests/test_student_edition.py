@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import ast
 import builtins
+import html
 import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -341,3 +344,126 @@ def test_the_book_has_coding_exercises(executed):
     chapters = {name: cases for name, cases in executed.items() if not name.startswith("toy_")}
     n = sum(len(cases) for cases in chapters.values()) // 2
     assert n >= 1, "no chapter has a coding exercise (a `solution` cell followed by a `check` cell)"
+
+
+# --- no answer in plain view: no solution string in the student notebooks or the student HTML ---
+
+LEAK_MIN_WORDS = 6  # a solution line of fewer words is too generic to be a leak ("return h, c")
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def normalised(text: str) -> str:
+    """The words of ``text`` (lower case, letters and digits), joined by single spaces.
+
+    Markup differs between a notebook's source and the HTML it becomes (MyST roles, LaTeX, tags,
+    entities), but the words of a sentence or a line of code survive it in the same order.
+    """
+    return " ".join(WORD.findall(html.unescape(text).lower()))
+
+
+def solution_strings(nb) -> list[str]:
+    """The normalised lines of every solution of a chapter, each of at least LEAK_MIN_WORDS words.
+
+    Three kinds: the code between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` in the cells tagged
+    ``solution``; the text of the ``{solution}`` blocks; the markdown cells between a
+    ``{solution-start}`` and its ``{solution-end}``.
+    """
+    lines: list[str] = []
+    gated = False
+    for cell in nb.cells:
+        if cell.cell_type == "code" and se.SOLUTION_TAG in se.tags(cell):
+            inside = False
+            for line in cell.source.splitlines():
+                if se.BEGIN.match(line) or se.END.match(line):
+                    inside = bool(se.BEGIN.match(line))
+                elif inside:
+                    lines.append(line)
+        elif cell.cell_type == "markdown":
+            kept, removed = se.split_solution_directives(cell.source)
+            if gated and not removed:
+                lines += cell.source.splitlines()
+            elif removed:
+                remaining = set(kept.splitlines())
+                lines += [line for line in cell.source.splitlines() if line not in remaining]
+            gated = {"solution-start": True, "solution-end": False}.get(
+                (removed or [None])[-1], gated)
+    words = (normalised(line) for line in lines)
+    return sorted({w for w in words if len(w.split()) >= LEAK_MIN_WORDS})
+
+
+def student_text(nb) -> str:
+    """Everything a student notebook shows: the sources and every text output, normalised."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append("".join(output.get("text", "")))
+            for kind, value in output.get("data", {}).items():
+                if kind.startswith("text/"):
+                    parts.append("".join(value))
+            parts += output.get("traceback", [])
+    return " | ".join(normalised(part) for part in parts)
+
+
+def leaks(solutions: list[str], shown: str) -> list[str]:
+    return [line for line in solutions if f" {line} " in f" {shown} "]
+
+
+def test_solution_strings_cover_every_kind_of_solution():
+    lines = solution_strings(toy_chapter())
+    assert "print code in a solution" not in lines, "shorter than LEAK_MIN_WORDS words"
+    nb = toy_chapter()
+    nb.cells[6].source = nb.cells[6].source.replace("Because.", "Because the answer is forty two.")
+    nb.cells[9].source = nb.cells[9].source.replace("y = FACTOR * x", "y = FACTOR * x + 0 * x * x")
+    nb.cells.insert(9, md("The reason: it doubles every number it is given."))
+    lines = solution_strings(nb)
+    assert "because the answer is forty two" in lines  # a {solution} block
+    assert "y factor x 0 x x" in lines  # the code of a solution cell
+    assert "the reason it doubles every number it is given" in lines  # gated prose
+    assert all("exercise" not in line and "summary" not in line for line in lines)
+
+
+def test_a_leak_is_found_in_the_student_notebook():
+    nb = toy_chapter()
+    nb.cells[6].source = nb.cells[6].source.replace("Because.", "Because the answer is forty two.")
+    nb.cells[-1].source += "\n\nAs we saw, because the answer is forty two, it works."
+    student = se.student_notebook(nb)
+    assert leaks(solution_strings(nb), student_text(student)) == ["because the answer is forty two"]
+    nb.cells[-1].source = "## Summary"
+    nb.cells[5].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                  text="Because the answer is forty-two!\n")]
+    assert leaks(solution_strings(nb), student_text(se.student_notebook(nb))), "outputs count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_solution_string_in_the_student_notebook(path):
+    teacher = nbformat.read(path, as_version=4)
+    found = leaks(solution_strings(teacher), student_text(se.student_notebook(teacher)))
+    assert not found, f"{path.name}: solution text shown in the student edition: {found}"
+
+
+@pytest.fixture(scope="module")
+def student_html(tmp_path_factory) -> Path:
+    """The student book's HTML: $STUDENT_HTML if it names a built one, else built here."""
+    given = os.environ.get("STUDENT_HTML")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("student")
+    se.write_student_edition(out)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(exe) if exe.exists() else "jupyter-book", "build", str(out),
+                             "--keep-going"], cwd=out, capture_output=True, text=True, check=False)
+    html_dir = out / "_build" / "html"
+    assert (html_dir / "notebooks").is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
+    return html_dir
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_solution_string_in_the_student_html(student_html, path):
+    page = student_html / "notebooks" / f"{path.stem}.html"
+    assert page.is_file(), f"{page} was not built"
+    text = normalised(re.sub(r"<[^>]*>", " ", page.read_text(encoding="utf-8")))
+    solutions = solution_strings(nbformat.read(path, as_version=4))
+    assert not leaks(solutions, text), f"{page.name}: solution text in the student HTML"
+    exercises = len(re.findall(r'class="[^"]*\bexercise\b', page.read_text(encoding="utf-8")))
+    assert exercises or not solutions, f"{page.name}: the exercises did not render"
