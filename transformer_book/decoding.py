@@ -24,6 +24,7 @@ from torch import Tensor
 from ._checks import check_int
 from .data import CharTokenizer, pad_sequences
 from .model import Transformer
+from .rnn import RNNSearch
 
 __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
 
@@ -34,8 +35,8 @@ def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
 
 
 def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
-    if not isinstance(model, Transformer):
-        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    if not isinstance(model, (Transformer, RNNSearch)):
+        raise TypeError(f"model must be a Transformer or an RNNSearch, got {type(model).__name__}")
     if not isinstance(src, Tensor) or src.dim() != 2:
         got = tuple(src.shape) if isinstance(src, Tensor) else type(src).__name__
         raise ValueError(f"src must be a (batch, src_len) tensor of token ids, got {got}")
