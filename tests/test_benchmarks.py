@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
                       "--round-seconds", "0.01"]),
     ("training.py", ["--device", "cpu", "--preset", "tiny", "--batch-size", "8", "--steps", "1",
                      "--repeats", "1"]),
+    ("race.py", ["--device", "cpu", "--threads", "1", "2", "--lengths", "8", "16",
+                 "--batch-size", "4", "--d-model", "16", "--steps", "1", "--repeats", "1"]),
 ])
 def test_benchmark_prints_its_ratio(script, args):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],

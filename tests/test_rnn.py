@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from transformer_book.classifier import AttentionClassifier
 from transformer_book.data import recall_task
 from transformer_book.rnn import (
-    AttentionClassifier,
     RecurrentClassifier,
     RNNCell,
     StepRNN,

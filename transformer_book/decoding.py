@@ -30,6 +30,7 @@ from ._checks import (
 )
 from .batching import pad_sequences
 from .model import Transformer
+from .rnn import RNNSearch
 from .tokenizers import CharTokenizer
 
 __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
@@ -164,8 +165,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
-    if not isinstance(model, Transformer):
-        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    check_model(model)
     vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
     check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
     device = next(model.parameters()).device
@@ -185,9 +185,15 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
     return out
 
 
+def check_model(model: object) -> None:
+    """The decoders and the training loop run on a ``Transformer`` or an ``RNNSearch``: both
+    have ``encode``, ``decode`` and a ``config`` with the vocabulary sizes and ``max_len``."""
+    if not isinstance(model, (Transformer, RNNSearch)):
+        raise TypeError(f"model must be a Transformer or an RNNSearch, got {type(model).__name__}")
+
+
 def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
-    if not isinstance(model, Transformer):
-        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    check_model(model)
     check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
     check_integer("max_len", max_len)

@@ -20,7 +20,7 @@ from torch import nn
 from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
 from .batching import Batch, make_batches
 from .checkpoints import Checkpoint, save_checkpoint
-from .decoding import translate
+from .decoding import check_model, translate
 from .model import Transformer
 from .runtime import get_device
 from .schedule import LabelSmoothingLoss, make_optimizer, warmup_scheduler
@@ -248,8 +248,7 @@ def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs:
                       val_pairs: Sequence[tuple[str, str]]) -> None:
     """What ``fit`` needs before its first step: a tokenizer the model's vocabulary holds, some
     training pairs, and a validation set to measure each epoch on."""
-    if not isinstance(model, Transformer):
-        raise TypeError(f"model must be a Transformer, got {type(model).__name__}")
+    check_model(model)
     vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
     check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
     if not callable(train_pairs) and len(train_pairs) == 0:
