@@ -4,9 +4,12 @@ Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``,
 ``layers``, ``model``, ``torch_parity`` (copying ``torch.nn``'s weights into ours),
 ``tokenizers``, ``batching``, ``data`` (the chapters' generated data sets), ``schedule``
 (warmup schedule, label smoothing), ``training`` (the loops, metrics and ``fit``),
-``checkpoints``, ``decoding``, ``rnn``, ``plotting``, ``complexity`` (chapter 9: counting FLOPs,
-paths, bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), and the
-command lines ``train`` and ``translate``. ``_checks`` holds the argument checks they share.
+``checkpoints``, ``decoding``, ``rnn`` (recurrent baselines and ``RNNSearch``), ``classifier``
+(chapter 1's attention classifier), ``plotting``, ``diagrams``, ``attention_diagrams`` and
+``decoding_diagrams`` (the book's drawings), ``complexity`` (chapter 9: counting FLOPs, paths,
+bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), the pieces for real
+corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``, ``metrics``), and
+the command lines ``train`` and ``translate``. ``_checks`` holds the argument checks they share.
 """
 
 from .attention import MultiHeadAttention, scaled_dot_product_attention
