@@ -84,8 +84,8 @@ class TransformerConfig:
     def small(cls, vocab_size: int, tgt_vocab_size: int | None = None,
               **overrides) -> TransformerConfig:
         """Chapter 8's model, which learns the dates task in about a minute on a laptop CPU:
-        d_model 64, 4 heads, 2+2 layers, d_ff 128, max_len 64. No dropout: the task has plenty
-        of data for so small a model, and dropout only slows it down."""
+        d_model 64, 4 heads, 2+2 layers, d_ff 128, max_len 64. No dropout: chapter 8 draws fresh
+        training pairs every epoch, so so small a model has little to over-fit."""
         return cls._sized(vocab_size, tgt_vocab_size, overrides, d_model=64, num_heads=4,
                           num_layers=2, d_ff=128, dropout=0.0, max_len=64)
 
