@@ -109,7 +109,7 @@ def test_from_torch_rejects_other_rnns(kwargs, match):
 def test_step_rnn_bad_arguments():
     with pytest.raises(ValueError, match="hidden_size=0"):
         StepRNN(3, 0)
-    with pytest.raises(ValueError, match="input_size=2.5"):
+    with pytest.raises(TypeError, match="input_size=2.5 must be an int"):
         RNNCell(2.5, 3)
     step = StepRNN(3, 4)
     with pytest.raises(ValueError, match=r"\(batch, seq, input_size\) with input_size=3"):

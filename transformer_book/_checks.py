@@ -35,17 +35,6 @@ def check_integer(name: str, value: object, minimum: int = 1) -> int:
     return value
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """The older form of :func:`check_integer`: a wrong type raises ``ValueError`` too.
-
-    Kept for ``rnn.py``, whose callers rely on ``ValueError``; new code uses ``check_integer``.
-    """
-    try:
-        return check_integer(name, value, minimum)
-    except TypeError as exc:
-        raise ValueError(str(exc)) from None
-
-
 def check_heads(d_model: object, num_heads: object) -> None:
     """``d_model`` and ``num_heads`` must be positive ints, ``d_model`` divisible by
     ``num_heads`` (each head gets ``d_k = d_model / num_heads``)."""

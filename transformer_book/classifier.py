@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._checks import check_int
+from ._checks import check_integer, check_token_ids
 from .layers import EncoderLayer
 from .positional import PositionalEncoding
-from .rnn import _check_tokens
 
 __all__ = ["AttentionClassifier"]
 
@@ -41,7 +40,7 @@ class AttentionClassifier(nn.Module):
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
                             ("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff),
                             ("num_layers", num_layers), ("max_len", max_len)):
-            check_int(name, value)
+            check_integer(name, value)
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, d_model)
         self.positional = PositionalEncoding(d_model, max_len) if positional else nn.Identity()
@@ -51,7 +50,7 @@ class AttentionClassifier(nn.Module):
         self.output = nn.Linear(d_model, num_classes)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_tokens(tokens)
+        check_token_ids("tokens", tokens, nonempty=True)
         x = self.positional(self.embedding(tokens))
         for layer in self.layers:
             x = layer(x)

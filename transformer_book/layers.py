@@ -136,30 +136,29 @@ class DecoderLayer(nn.Module):
 
 
 class _Stack(nn.Module):
-    """``num_layers`` identical layers, then a final LayerNorm for pre-LN stacks; post-LN stacks,
-    as in the paper, need none and ``norm`` is the identity."""
+    """``num_layers`` identical layers (``layer_class``), then a final LayerNorm for pre-LN
+    stacks; post-LN stacks, as in the paper, need none and ``norm`` is the identity."""
 
-    def __init__(self, layer: type[nn.Module], num_layers: int, d_model: int, num_heads: int,
-                 d_ff: int, **options):
+    layer_class: type[nn.Module]
+
+    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
+                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
         super().__init__()
         check_integer("num_layers", num_layers)
         self.layers = nn.ModuleList(
-            layer(d_model, num_heads, d_ff, **options)
+            self.layer_class(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
+                             layer_norm_eps=layer_norm_eps, attn_dropout=attn_dropout,
+                             ffn_dropout=ffn_dropout)
             for _ in range(num_layers)
         )
-        self.norm = (nn.LayerNorm(d_model, eps=options["layer_norm_eps"])
-                     if options["norm_first"] else nn.Identity())
+        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
 
 
 class Encoder(_Stack):
     """A stack of ``num_layers`` encoder layers (N = 6 in the paper)."""
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
-                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
-                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
-        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout=dropout,
-                         norm_first=norm_first, layer_norm_eps=layer_norm_eps,
-                         attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
+    layer_class = EncoderLayer
 
     def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """``x``: ``(batch, seq, d_model)`` -> the same shape; ``mask`` as in ``EncoderLayer``."""
@@ -171,12 +170,7 @@ class Encoder(_Stack):
 class Decoder(_Stack):
     """A stack of ``num_layers`` decoder layers (N = 6 in the paper)."""
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
-                 dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
-                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
-        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout=dropout,
-                         norm_first=norm_first, layer_norm_eps=layer_norm_eps,
-                         attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
+    layer_class = DecoderLayer
 
     def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
                 cross_attn_mask: Tensor | None = None, need_weights: bool = False

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_int
+from ._checks import check_integer, check_padding_mask, check_token_ids
 
 __all__ = [
     "RNNCell", "StepRNN", "RecurrentClassifier", "input_gradient_norms",
@@ -47,31 +47,6 @@ def _check_float_input(name: str, x: object, dim: int, last: int) -> Tensor:
     return x
 
 
-# The two validators below belong in ``_checks.py``; they live here until it has token checks.
-def _check_tokens(tokens: object, name: str = "tokens") -> Tensor:
-    if not isinstance(tokens, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(tokens).__name__}")
-    if tokens.dtype not in (torch.int64, torch.int32):
-        raise TypeError(f"{name} must hold int64 or int32 token ids, got {tokens.dtype}")
-    if tokens.dim() != 2 or tokens.size(1) < 1:
-        raise ValueError(
-            f"{name} must have shape (batch, seq) with seq >= 1, got {tuple(tokens.shape)}"
-        )
-    return tokens
-
-
-def _check_padding(mask: object, tokens: Tensor, name: str) -> None:
-    if mask is None:
-        return
-    if not isinstance(mask, Tensor):
-        raise TypeError(f"{name} must be a bool torch.Tensor or None, got {type(mask).__name__}")
-    if mask.dtype != torch.bool or mask.shape != tokens.shape:
-        raise ValueError(
-            f"{name} must be a bool tensor of shape {tuple(tokens.shape)} (True = real token), "
-            f"got dtype {mask.dtype} and shape {tuple(mask.shape)}"
-        )
-
-
 class RNNCell(nn.Module):
     r"""One step of the vanilla RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
 
@@ -85,8 +60,8 @@ class RNNCell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        check_int("input_size", input_size)
-        check_int("hidden_size", hidden_size)
+        check_integer("input_size", input_size)
+        check_integer("hidden_size", hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
@@ -185,7 +160,7 @@ class RecurrentClassifier(nn.Module):
         super().__init__()
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
                             ("hidden_size", hidden_size)):
-            check_int(name, value)
+            check_integer(name, value)
         recurrent = {"lstm": nn.LSTM, "rnn": nn.RNN}
         if cell not in recurrent:
             raise ValueError(f"cell={cell!r} must be one of {sorted(recurrent)}")
@@ -196,7 +171,7 @@ class RecurrentClassifier(nn.Module):
         self.output = nn.Linear(hidden_size, num_classes)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_tokens(tokens)
+        check_token_ids("tokens", tokens, nonempty=True)
         states, _ = self.recurrent(self.embedding(tokens))
         return self.output(states[:, -1])
 
@@ -247,7 +222,7 @@ class RNNSearchConfig:
 
     def __post_init__(self) -> None:
         for name in ("src_vocab_size", "tgt_vocab_size", "d_model", "max_len"):
-            check_int(name, getattr(self, name))
+            check_integer(name, getattr(self, name))
         for name in ("attention", "share_embeddings"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}={getattr(self, name)!r} must be a bool")
@@ -318,8 +293,8 @@ class RNNSearch(nn.Module):
 
     def encode(self, src: Tensor, src_padding_mask: Tensor | None = None) -> Tensor:
         """``(batch, src_len)`` ids -> the annotations ``(batch, src_len, 2 d_model)``."""
-        _check_tokens(src, "src")
-        _check_padding(src_padding_mask, src, "src_padding_mask")
+        check_token_ids("src", src, nonempty=True)
+        check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
         x = self.src_embed(src)
         forward, _ = self.encoder_fwd(x)
         lengths = self._lengths(src_padding_mask, x)
@@ -341,8 +316,8 @@ class RNNSearch(nn.Module):
         With ``need_weights=True`` (attention only) the weights are a one-element list of
         ``(batch, 1, tgt_len, src_len)``, shaped like ``Transformer``'s; otherwise ``None``.
         """
-        _check_tokens(tgt, "tgt")
-        _check_padding(tgt_padding_mask, tgt, "tgt_padding_mask")
+        check_token_ids("tgt", tgt, nonempty=True)
+        check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
         d = self.config.d_model
         if not isinstance(memory, Tensor) or memory.dim() != 3 or memory.size(-1) != 2 * d:
             shape = tuple(memory.shape) if isinstance(memory, Tensor) else type(memory).__name__
@@ -354,7 +329,7 @@ class RNNSearch(nn.Module):
                 f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
             )
         if src_padding_mask is not None:
-            _check_padding(src_padding_mask, memory[..., 0], "src_padding_mask")
+            check_padding_mask("src_padding_mask", src_padding_mask, memory.shape[:2])
         if need_weights and not self.config.attention:
             raise ValueError("need_weights=True needs a model with attention=True")
         batch = torch.arange(memory.size(0), device=memory.device)
