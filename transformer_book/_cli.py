@@ -45,26 +45,25 @@ def interrupted(message: str) -> int:
     return EXIT_INTERRUPTED
 
 
+def _argument(text: str, convert, kind: str, valid, what: str):
+    """``convert(text)``, or an ``argparse`` error saying the text is not ``kind``/``what``."""
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+    if not valid(value):
+        raise argparse.ArgumentTypeError(f"{text} is not {what}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An ``argparse`` type: ``text`` as an int >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
-    return value
+    return _argument(text, int, "an integer", lambda v: v >= 1, "a positive integer")
 
 
 def finite_float(text: str) -> float:
     """An ``argparse`` type: ``text`` as a finite float (no ``nan``, no ``inf``)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-    return value
+    return _argument(text, float, "a number", math.isfinite, "a finite number")
 
 
 def pause_point(phase: str) -> None:
