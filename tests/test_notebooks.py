@@ -117,3 +117,19 @@ def test_most_outputs_are_compared_exactly(path):
     assert len(ignored) <= max(3, len(with_output) // 2), (
         f"{path.name}: {len(ignored)} of {len(with_output)} cells with output are not compared"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_chapter_template(path):
+    # Every chapter opens and closes the same way: "Before you start" (objectives, prerequisites,
+    # time) first; "Summary", "Exercises" and "Next" last, in that order; no hand-numbered heading.
+    headings = [line for c in _cells(path) if c["cell_type"] == "markdown"
+                for line in _source(c).splitlines() if re.match(r"#{1,6} ", line)]
+    second = [h for h in headings if h.startswith("## ")]
+    assert second[0] == "## Before you start", f"{path.name}: opens with {second[0]!r}"
+    assert second[-3:] == ["## Summary", "## Exercises", "## Next"], f"{path.name}: {second[-3:]}"
+    opening = "\n".join(_source(c) for c in _cells(path)[:4] if c["cell_type"] == "markdown")
+    for part in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**"):
+        assert part in opening, f"{path.name}: no {part} before the first section"
+    numbered = [h for h in headings if re.match(r"#+ \d+(\.\d+)*\.? ", h)]
+    assert not numbered, f"{path.name}: hand-numbered headings {numbered}"
