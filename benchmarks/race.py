@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from training import make_batches, run_steps  # noqa: E402  (benchmarks/training.py)
 
-from transformer_book import Transformer, get_device, set_seed  # noqa: E402
+from transformer_book import Transformer, TransformerConfig, get_device, set_seed  # noqa: E402
 from transformer_book.data import date_tokenizer  # noqa: E402
 from transformer_book.rnn import RNNSearch, RNNSearchConfig  # noqa: E402
-from transformer_book.training import LabelSmoothingLoss, make_optimizer, preset_config  # noqa: E402
+from transformer_book.schedule import LabelSmoothingLoss, make_optimizer  # noqa: E402
 
 MODELS = ("RNNsearch", "Transformer")
 
@@ -42,7 +42,7 @@ MODELS = ("RNNsearch", "Transformer")
 def build(name: str, vocab: int, d_model: int, length: int) -> torch.nn.Module:
     if name == "RNNsearch":
         return RNNSearch(RNNSearchConfig(vocab, vocab, d_model=d_model, max_len=length + 1))
-    return Transformer(preset_config("small", vocab, d_model=d_model, d_ff=2 * d_model,
+    return Transformer(TransformerConfig.small(vocab, d_model=d_model, d_ff=2 * d_model,
                                      max_len=length + 1))
 
 
@@ -54,7 +54,7 @@ def measure(device: torch.device, threads: int | None, length: int,
     vocab = len(date_tokenizer())
     batches = [b.to(device) for b in make_batches(
         argparse.Namespace(seq_len=length, batch_size=args.batch_size, steps=args.steps), vocab)]
-    tokens = sum(int(b.src_mask.sum() + b.tgt_mask.sum()) for b in batches)
+    tokens = sum(int(b.src_padding_mask.sum() + b.tgt_padding_mask.sum()) for b in batches)
     amp = device.type == "cuda"
     loss_fn = LabelSmoothingLoss(0.1, ignore_index=0)
     set_seed(0)
