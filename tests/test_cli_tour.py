@@ -156,7 +156,7 @@ def test_resume_takes_the_settings_from_the_checkpoint(ckpt):
     (("{ckpt}", "24 Nov 2026", "--alpha", "nan"), "nan is not a finite number"),
     (("{ckpt}", "24 Nov 2026", "--alpha", "-1"), "--alpha=-1.0 must be >= 0"),
     (("{ckpt}", "24 Nov 2026", "--max-len", "x"), "'x' is not an integer"),
-    (("{ckpt}", "1" * 100), "text 1 has 100 characters, more than the model's max_len=64"),
+    (("{ckpt}", "1" * 100), "text 1 has 100 tokens, more than the model's max_len=64"),
     (("{folder}", "24 Nov 2026"), "is not a regular file"),
     (("{folder}/nope.pt", "24 Nov 2026"), "does not exist"),
 ])

@@ -1,10 +1,9 @@
 """Checkpoints: save a model with its tokenizer and training state (atomically), load one back
 safely, and average several (Vaswani et al., 2017, section 6.1).
 
-Checkpoints are plain dicts of tensors, numbers, strings and lists (the config as a dict, the
-vocabulary as a list), so ``torch.load(path, weights_only=True)`` can read them without
-running any code from the file.
-"""
+Checkpoints are plain dicts of tensors, numbers, strings, bytes and lists (the config as a dict,
+a character vocabulary as a list, a subword tokenizer as its SentencePiece model's bytes), so
+``torch.load(path, weights_only=True)`` can read them without running any code from the file."""
 
 from __future__ import annotations
 
@@ -22,6 +21,7 @@ from torch import Tensor
 from ._checks import check_vocab_fits
 from .model import Transformer, TransformerConfig
 from .runtime import get_device
+from .subword import SubwordTokenizer
 from .tokenizers import CharTokenizer
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class Checkpoint:
     training state to ``resume`` from."""
 
     model: Transformer
-    tokenizer: CharTokenizer
+    tokenizer: CharTokenizer | SubwordTokenizer
     epoch: int = 0
     history: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
@@ -60,12 +60,14 @@ float32, twice the paper's big model. A file that asks for more is refused befor
 allocated for it."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: CharTokenizer,
+def save_checkpoint(path: str | os.PathLike, model: Transformer,
+                    tokenizer: CharTokenizer | SubwordTokenizer,
                     optimizer: torch.optim.Optimizer | None = None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                     epoch: int = 0, history: History | None = None, training: dict | None = None,
                     extra: dict | None = None) -> None:
-    """Write the model's weights, its config (a dict) and the vocabulary (a list), and optionally
+    """Write the model's weights, its config (a dict) and the tokenizer (a character vocabulary
+    as a list; a subword tokenizer as ``to_dict()``, with its vocabulary), and optionally
     the optimiser and schedule states, the epoch, the history and the random state.
 
     Weights that are NaN or infinite raise ``ValueError`` and nothing is written. The file is
@@ -81,6 +83,7 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer, tokenizer: Char
         "format": FORMAT,
         "config": model.config.to_dict(),
         "vocab": list(tokenizer.vocab),
+        "tokenizer": tokenizer.to_dict() if isinstance(tokenizer, SubwordTokenizer) else None,
         "model": weights,
         "epoch": epoch,
         "history": {} if history is None else history.to_dict(),
@@ -191,11 +194,11 @@ _FIELDS: dict[str, tuple[tuple[type, ...], object]] = {
     "epoch": ((int,), 0), "history": ((dict,), {}), "training": ((dict,), {}),
     "extra": ((dict,), {}), "optimizer": ((dict, type(None)), None),
     "scheduler": ((dict, type(None)), None), "rng_state": ((Tensor, type(None)), None),
-    "cuda_rng_states": ((list,), []),
+    "cuda_rng_states": ((list,), []), "tokenizer": ((dict, type(None)), None),
 }
 
 
-def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer]:
+def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTokenizer]:
     """Check a loaded dict field by field (filling in missing optional fields) and return its
     config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the first fault."""
     for name, (types, default) in _FIELDS.items():
@@ -207,7 +210,10 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer]:
     if not isinstance(state["config"], dict):
         raise TypeError(f"config is a {type(state['config']).__name__}, not a dict")
     config = TransformerConfig(**state["config"])
-    tokenizer = CharTokenizer.from_vocab(state["vocab"])
+    if state["tokenizer"] is None:
+        tokenizer = CharTokenizer.from_vocab(state["vocab"])
+    else:
+        tokenizer = SubwordTokenizer.from_dict(state["tokenizer"])
     check_vocab_fits("vocab", len(tokenizer), min(config.src_vocab_size, config.tgt_vocab_size))
     weights = state["model"]
     if not isinstance(weights, dict):

@@ -1,4 +1,5 @@
-"""Where the code runs and how it repeats: one seed helper and one device helper."""
+"""Where the code runs and how it repeats: one seed helper, one device helper, and joining the
+processes of a distributed run started by ``torchrun``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import random
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from ._checks import check_integer
 
-__all__ = ["set_seed", "get_device"]
+__all__ = ["set_seed", "get_device", "init_distributed", "rank_and_world"]
 
 
 def set_seed(seed: int = 0) -> None:
@@ -57,3 +59,30 @@ def get_device(name: str | torch.device | None = None) -> torch.device:
     if not available.get(device.type, False):
         raise ValueError(f"device={name!r} was asked for but is not available on this machine")
     return device
+
+
+def init_distributed(device: str | torch.device | None = None) -> tuple[torch.device, int, int]:
+    """Join the process group that ``torchrun`` describes in the environment (``WORLD_SIZE``,
+    ``RANK``, ``LOCAL_RANK``, ``MASTER_ADDR``) and return ``(device, rank, world_size)``.
+
+    Without ``torchrun`` (``WORLD_SIZE`` unset or 1) nothing is joined: ``(get_device(device),
+    0, 1)``. On CUDA each process takes the GPU of its ``LOCAL_RANK`` and talks over NCCL; on
+    the CPU processes talk over gloo.
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    device = get_device(device)
+    if world_size == 1:
+        return device, 0, 1
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return device, dist.get_rank(), dist.get_world_size()
+
+
+def rank_and_world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process: ``(0, 1)`` unless a process group is joined."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1

@@ -1,4 +1,5 @@
-"""Train a Transformer on one of the book's generated tasks and save a checkpoint.
+"""Train a Transformer on one of the book's generated tasks, or on a parallel corpus, and save a
+checkpoint.
 
     python -m transformer_book.train --task dates-iso --preset small --device cpu --epochs 10 \\
         --out model.pt
@@ -6,6 +7,18 @@
 
 Tasks: ``dates-iso`` and ``dates-ko`` (chapter 8: English dates to ISO or Korean), ``copy`` and
 ``reverse`` (sanity checks).
+
+A corpus (chapter 11) is a TSV file of sentence pairs (``--data pairs.tsv``, Tatoeba style) or
+two line-aligned files (``--src train.en --tgt train.de``, Multi30k and WMT style). It is
+normalised, de-duplicated and split by a hash of each source sentence into train, validation
+and test (5% each); a shared subword vocabulary of ``--vocab-size`` pieces is trained on the
+training split and stored in the checkpoint. Batches hold ``--max-tokens`` tokens (or
+``--batch-size`` pairs), ``--accumulate`` passes per step. At the end the test split is decoded
+and scored with exact match, BLEU and chrF (sacreBLEU).
+
+Launched by ``torchrun --nproc_per_node N -m transformer_book.train ...`` it trains with
+``DistributedDataParallel`` on N processes (gloo on CPUs, NCCL on GPUs); rank 0 prints and
+writes the checkpoint.
 
 Nothing is lost: an existing ``--out`` is refused unless ``--resume`` continues its training (with
 the settings stored in it; flags that contradict them are refused) or ``--overwrite`` replaces it,
@@ -36,14 +49,19 @@ from ._cli import (
     silence_stdout,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
+from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
 from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
 from .decoding import translate
+from .metrics import bleu, chrf, signatures
 from .model import Transformer, TransformerConfig
-from .runtime import get_device, set_seed
+from .runtime import init_distributed, rank_and_world, set_seed
+from .subword import SubwordTokenizer
 from .tokenizers import CharTokenizer
 from .training import NonFiniteLossError, TrainingConfig, exact_match, fit
 
 TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
+CORPUS = "corpus"
+"""The task name a run on a corpus (``--data`` or ``--src``/``--tgt``) records."""
 COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -63,21 +81,58 @@ def task_tokenizer(task: str) -> CharTokenizer:
     return date_tokenizer()
 
 
+def corpus_splits(data: str | None, src: str | None, tgt: str | None) -> Splits:
+    """The pairs of ``--data`` (TSV) or ``--src``/``--tgt`` (aligned files), de-duplicated,
+    without empty sides, split 90/5/5 by a hash of the source sentence."""
+    pairs = read_tsv(data) if data else read_aligned(src, tgt)
+    splits = split_pairs(filter_pairs(pairs))
+    if not splits.train or not splits.validation:
+        raise ValueError(f"the corpus has {len(pairs)} pairs, too few for a training and a "
+                         f"validation split (5% of the pairs go to each of validation and test)")
+    return splits
+
+
+def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
+    """A subword vocabulary for both languages, trained on the training split. In a distributed
+    run rank 0 trains it and sends it to the others, so that all use the same pieces."""
+    import torch.distributed as dist
+
+    rank, world = rank_and_world()
+    model = [None]
+    if rank == 0:
+        texts = [text for pair in splits.train for text in pair]
+        model[0] = SubwordTokenizer.train(texts, vocab_size=vocab_size).model
+    if world > 1:
+        dist.broadcast_object_list(model, src=0)
+    return SubwordTokenizer(model[0])
+
+
+def fitting(pairs: list[tuple[str, str]], tokenizer: SubwordTokenizer, max_len: int
+            ) -> list[tuple[str, str]]:
+    """The pairs whose two sides both fit the model: at most ``max_len - 1`` tokens."""
+    return filter_pairs(pairs, deduplicate=False, max_len=max_len - 1,
+                        length=lambda text: max(len(tokenizer.encode(text)), 1))
+
+
 RUN_DEFAULTS: dict[str, object] = {
     "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
     "val_size": 500, "batch_size": 64, "warmup": 200, "lr_factor": 0.25,
-    "label_smoothing": 0.1, "seed": 0,
+    "label_smoothing": 0.1, "seed": 0, "max_tokens": None, "accumulate": 1,
+    "data": None, "src": None, "tgt": None, "vocab_size": 8000,
 }
 """The settings of a run. A new run takes them from the flags (else these defaults), a resumed
 run from its checkpoint."""
 
-TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed")
+TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed", "max_tokens",
+                     "accumulate")
+CORPUS_SETTINGS = ("data", "src", "tgt", "vocab_size")
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m transformer_book.train",
-        description="Train a Transformer on a generated task (chapter 8) and save a checkpoint.",
+        description="Train a Transformer on a generated task (chapter 8) or a parallel corpus "
+                    "(chapter 11) and save a checkpoint.",
     )
     d = RUN_DEFAULTS
     parser.set_defaults(**RUN_DEFAULTS)
@@ -95,7 +150,19 @@ def build_parser() -> ArgumentParser:
                         help=f"validation pairs (default {d['val_size']})")
     parser.add_argument("--test-size", type=positive_int, default=1000,
                         help="test pairs decoded at the end (default 1000)")
-    parser.add_argument("--batch-size", type=positive_int, help=f"default {d['batch_size']}")
+    parser.add_argument("--data", metavar="PAIRS.tsv",
+                        help="train on a corpus: a TSV file, source<TAB>target per line")
+    parser.add_argument("--src", metavar="FILE",
+                        help="train on a corpus: source sentences, one per line (with --tgt)")
+    parser.add_argument("--tgt", metavar="FILE", help="their translations, line by line")
+    parser.add_argument("--vocab-size", type=positive_int,
+                        help=f"subword pieces of a corpus's vocabulary (default {d['vocab_size']})")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help=f"pairs per batch (default {d['batch_size']})")
+    parser.add_argument("--max-tokens", type=positive_int,
+                        help="batch by tokens instead: padded tokens per batch on each side")
+    parser.add_argument("--accumulate", type=positive_int,
+                        help="batches whose gradients make one step (default 1)")
     parser.add_argument("--warmup", type=positive_int,
                         help=f"warmup steps (default {d['warmup']})")
     parser.add_argument("--lr-factor", type=finite_float,
@@ -127,7 +194,7 @@ def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
     extra, training = resume.extra, resume.training
     try:
         config = TrainingConfig(**training)
-        check_choice("task", extra.get("task"), TASKS)
+        check_choice("task", extra.get("task"), (*TASKS, CORPUS))
         check_choice("preset", extra.get("preset"), TransformerConfig.SIZES)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{out} has malformed training settings ({exc})") from None
@@ -139,6 +206,8 @@ def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
     for key in ("train_size", "val_size"):  # absent from older checkpoints
         if isinstance(extra.get(key), int) and extra[key] >= 1:
             recorded[key] = extra[key]
+    if recorded["task"] == CORPUS:
+        recorded.update({k: extra.get(k) for k in CORPUS_SETTINGS})
     return recorded
 
 
@@ -155,7 +224,14 @@ def run_settings(args, given: dict[str, object], resume: Checkpoint | None
     """The flags (or defaults) of a new run; a resumed run's recorded settings, refusing the
     ``given`` flags that contradict them."""
     if resume is None:
-        return {k: getattr(args, k) for k in RUN_DEFAULTS}
+        settings = {k: getattr(args, k) for k in RUN_DEFAULTS}
+        if args.data or args.src or args.tgt:
+            if "task" in given:
+                raise ValueError("give --task or a corpus (--data, or --src and --tgt), not both")
+            if bool(args.data) == bool(args.src or args.tgt) or bool(args.src) != bool(args.tgt):
+                raise ValueError("give a corpus as --data PAIRS.tsv or as --src FILE --tgt FILE")
+            settings["task"] = CORPUS
+        return settings
     recorded = recorded_settings(resume, args.out)
     if "task" in given and given["task"] != recorded["task"]:
         raise ValueError(f"{args.out} was trained on task {recorded['task']!r}, "
@@ -193,6 +269,25 @@ def on_disk(out: str, before: tuple[int, int, int] | None) -> str:
     return f"{out} holds epoch {epoch} (continue with --resume)"
 
 
+def test_report(model: Transformer, tokenizer: CharTokenizer | SubwordTokenizer,
+                test: list[tuple[str, str]], out: str) -> str:
+    """Greedy translations of the test pairs, scored: exact match, BLEU and chrF."""
+    if not test:
+        return f"no test pairs to score; saved {out}"
+    with torch.no_grad():
+        predictions = translate(model, tokenizer, [s for s, _ in test],
+                                max_len=model.config.max_len - 1)
+    references = [t for _, t in test]
+    signature = signatures()["bleu"]
+    return (f"test exact match {exact_match(predictions, references):.4f}, BLEU "
+            f"{bleu(predictions, references):.1f}, chrF {chrf(predictions, references):.1f} "
+            f"on {len(test)} held-out pairs (BLEU {signature}); saved {out}")
+
+
+def _quiet(*args, **kwargs) -> None:
+    """``print`` for the processes other than rank 0, which stay silent."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.resume and args.overwrite:
@@ -208,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     phase = "setup"
     try:
         try:
-            device = get_device(args.device)
+            device, rank, _ = init_distributed(args.device)
             resume = load_checkpoint(args.out, device) if args.resume and before else None
             settings = run_settings(args, given_settings(argv), resume)
             training = {f.name: settings[f.name] for f in fields(TrainingConfig)
@@ -216,38 +311,63 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
                                     compile=args.compile,
                                     progress=False if args.no_progress else None)
-            if resume is None:
-                overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
-                tokenizer = task_tokenizer(settings["task"])
-                preset = getattr(TransformerConfig, settings["preset"])
-                model = Transformer(preset(len(tokenizer), **overrides))
-            else:
-                model, tokenizer = resume.model, resume.tokenizer
         except (CheckpointError, ValueError, TypeError) as exc:
             return fail(str(exc))
+        say = print if rank == 0 else _quiet
         if args.resume and resume is None:
-            print(f"no checkpoint at {args.out} yet: starting a new run")
+            say(f"no checkpoint at {args.out} yet: starting a new run")
         elif resume is not None:
-            print(f"resuming from {args.out} after epoch {resume.epoch}")
+            say(f"resuming from {args.out} after epoch {resume.epoch}")
         task, seed = settings["task"], settings["seed"]
-        n_params = sum(p.numel() for p in model.parameters())
-        print(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
-              f"{device}, {settings['train_size']} fresh training pairs per epoch", flush=True)
-
-        phase = "data generation"
         if resume is None:
-            set_seed(seed)
-        pause_point("data")
-        val = task_pairs(task, settings["val_size"], "validation", seed)
-        test = task_pairs(task, args.test_size, "test", seed)
+            set_seed(seed)  # the same initial weights on every run (and in every process)
+        preset = getattr(TransformerConfig, settings["preset"])
+        overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
 
-        def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
-            nonlocal phase
-            phase = f"training (epoch {epoch})"
-            pause_point(f"epoch {epoch}")
-            return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
+        if task == CORPUS:
+            phase = "reading the corpus"
+            pause_point("data")
+            try:
+                splits = corpus_splits(settings["data"], settings["src"], settings["tgt"])
+                tokenizer = (resume.tokenizer if resume is not None
+                             else shared_tokenizer(splits, settings["vocab_size"]))
+                model = resume.model if resume is not None else \
+                    Transformer(preset(len(tokenizer), **overrides))
+            except (OSError, ValueError, TypeError) as exc:
+                return fail(str(exc))
+            train, val, test = (fitting(part, tokenizer, model.config.max_len)
+                                for part in splits)
+            test = test[: args.test_size]
+            what = (f"{len(train)} training pairs, subword vocabulary of {len(tokenizer)} "
+                    f"pieces")
+        else:
+            tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
+            try:
+                model = resume.model if resume is not None else \
+                    Transformer(preset(len(tokenizer), **overrides))
+            except (ValueError, TypeError) as exc:
+                return fail(str(exc))
+            what = f"{settings['train_size']} fresh training pairs per epoch"
+        n_params = sum(p.numel() for p in model.parameters())
+        say(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
+            f"{device}, {what}", flush=True)
 
-        extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size")}
+        if task != CORPUS:
+            phase = "data generation"
+            pause_point("data")
+            val = task_pairs(task, settings["val_size"], "validation", seed)
+            test = task_pairs(task, args.test_size, "test", seed)
+
+            def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
+                nonlocal phase
+                phase = f"training (epoch {epoch})"
+                pause_point(f"epoch {epoch}")
+                return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
+        else:
+            phase = "training"
+
+        extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
+                                          *CORPUS_SETTINGS)}
         try:
             fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
                 resume=resume, extra=extra)
@@ -260,13 +380,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
                         f"{on_disk(args.out, before)}", EXIT_FAULT)
+        if rank != 0:
+            return 0
         phase = "the test decode"
         pause_point("decode")
-        with torch.no_grad():
-            predictions = translate(model, tokenizer, [s for s, _ in test])
-        accuracy = exact_match(predictions, [t for _, t in test])
-        print(f"test exact match {accuracy:.4f} on {len(test)} held-out pairs; saved {args.out}",
-              flush=True)
+        say(test_report(model, tokenizer, test, args.out), flush=True)
     except KeyboardInterrupt:
         return interrupted(f"during {phase}; {on_disk(args.out, before)}")
     except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk

@@ -1,28 +1,36 @@
 """Training a Transformer (Vaswani et al., 2017, section 5): the train and evaluation loops, their
 metrics, and ``fit``, which runs them epoch by epoch.
 
-One device for everything; bf16 autocast on CUDA; optional ``torch.compile``; gradient clipping
-(not in the paper, but standard and cheap insurance). The schedule and the loss are in
-``schedule``, checkpoints in ``checkpoints``.
+One device per process; bf16 autocast on CUDA; optional ``torch.compile``; gradient clipping
+(not in the paper, but standard and cheap insurance). Batches hold a number of sentences
+(``batch_size``) or of tokens (``max_tokens``, as the paper's); ``accumulate`` adds up the
+gradients of several passes before each step; launched by ``torchrun``, ``fit`` trains with
+``DistributedDataParallel``, each process on its share of every batch. The schedule and the
+loss are in ``schedule``, checkpoints in ``checkpoints``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
-from .batching import Batch, make_batches
+from .batching import Batch, Collate, make_batches
+from .bucketing import shard, token_batches
 from .checkpoints import Checkpoint, save_checkpoint
 from .decoding import check_model, translate
 from .model import Transformer
-from .runtime import get_device
+from .runtime import get_device, rank_and_world
 from .schedule import LabelSmoothingLoss, make_optimizer, warmup_scheduler
 from .tokenizers import CharTokenizer
 
@@ -38,6 +46,11 @@ class TrainingConfig:
     off); ``amp`` bf16 autocast (used on CUDA only); ``compile`` wraps the model in
     ``torch.compile``; ``progress`` shows a tqdm bar (``None``: only when stderr is a terminal);
     ``eval_size`` caps how many validation pairs are decoded for exact match each epoch.
+
+    A batch holds ``batch_size`` pairs, or with ``max_tokens`` as many pairs of similar length
+    as fit in ``max_tokens`` padded tokens on each side (``bucketing.token_batches``). Both count
+    per process and per pass: a step adds up the gradients of ``accumulate`` passes of every
+    process, so it learns from ``batch_size`` (or ``max_tokens``) x ``accumulate`` x processes.
     """
 
     epochs: int = 10
@@ -52,10 +65,15 @@ class TrainingConfig:
     progress: bool | None = None
     eval_size: int = 1000
     max_decode_len: int = 32
+    max_tokens: int | None = None
+    accumulate: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "warmup", "eval_size", "max_decode_len"):
+        for name in ("epochs", "batch_size", "warmup", "eval_size", "max_decode_len",
+                     "accumulate"):
             check_integer(name, getattr(self, name))
+        if self.max_tokens is not None:
+            check_integer("max_tokens", self.max_tokens)
         check_fraction("label_smoothing", self.label_smoothing)
         # Past 100 times the paper's schedule, Adam's first steps already blow the weights up.
         if not 0 < check_finite("lr_factor", self.lr_factor, 0.0, MAX_LR_FACTOR):
@@ -113,33 +131,51 @@ def _progress(iterable, enabled: bool | None, desc: str):
     return tqdm(iterable, desc=desc, leave=False)
 
 
-def train_epoch(model: nn.Module, batches: Sequence[Batch], optimizer: torch.optim.Optimizer,
+def train_epoch(model: nn.Module, batches: Sequence[Batch | Sequence[Batch]],
+                optimizer: torch.optim.Optimizer,
                 scheduler: torch.optim.lr_scheduler.LRScheduler | None, loss_fn: nn.Module,
                 device: torch.device, clip_norm: float | None = 1.0, amp: bool = True,
                 progress: bool | None = False, history: History | None = None,
                 epoch: int = 1) -> float:
     """One pass over ``batches`` with teacher forcing; returns the mean loss per target token.
 
+    Each element of ``batches`` is one optimiser step: a ``Batch``, or a list of ``Batch``es
+    whose gradients are added up before the step (gradient accumulation). In a distributed run
+    (``model`` wrapped in ``DistributedDataParallel``) the list is this process's share of the
+    step. Either way the step's loss is the mean over every target token of the step, in every
+    pass and every process, as if the whole step were one batch.
+
     Raises ``NonFiniteLossError`` (naming the step) as soon as a loss is NaN or infinite, before
     the update. With ``history`` the loss and learning rate of each step are appended to it.
     """
     model.train()
     total, count = 0.0, 0
-    for i, batch in enumerate(_progress(batches, progress, f"epoch {epoch}")):
-        n = batch.num_tokens  # counted on the host, before the batch moves to the device
-        b = batch.to(device)
+    for i, step in enumerate(_progress(batches, progress, f"epoch {epoch}")):
+        passes = [step] if isinstance(step, Batch) else list(step)
+        n = _step_tokens(passes, device)  # counted on the host, before the batches move
         lr = optimizer.param_groups[0]["lr"]
-        with _autocast(device, amp):
-            logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
-        loss = loss_fn(logits, b.tgt_out)
-        value = float(loss.detach())  # the step's one host-device synchronisation
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for k, batch in enumerate(passes):
+            b = batch.to(device)
+            last = k == len(passes) - 1  # DDP averages the gradients after the last pass only
+            sync = contextlib.nullcontext() if last or not hasattr(model, "no_sync") \
+                else model.no_sync()
+            with sync:
+                with _autocast(device, amp):
+                    logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
+                # This pass's share of the step's mean (DDP divides by the processes again).
+                loss = loss_fn(logits, b.tgt_out) * (batch.num_tokens * _world() / n)
+                loss.backward()
+            step_loss = step_loss + loss.detach() / _world()
+        if _world() > 1:
+            dist.all_reduce(step_loss)
+        value = float(step_loss)  # the step's one host-device synchronisation
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"training stopped: the loss is {value} at step {i + 1} of epoch {epoch} "
                 f"(learning rate {lr:.3g}); lower the learning rate (lr_factor) or check the data"
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         if clip_norm is not None:
             nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         optimizer.step()
@@ -151,6 +187,20 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch], optimizer: torch.opt
             history.step_loss.append(value)
             history.step_lr.append(lr)
     return total / max(count, 1)
+
+
+def _world() -> int:
+    return rank_and_world()[1]
+
+
+def _step_tokens(passes: Sequence[Batch], device: torch.device) -> int:
+    """The target tokens of one step: of all its passes, in every process."""
+    n = sum(b.num_tokens for b in passes)
+    if _world() > 1:
+        count = torch.tensor(n, device=device)
+        dist.all_reduce(count)
+        n = int(count)
+    return n
 
 
 @torch.no_grad()
@@ -192,11 +242,19 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     ``train_pairs`` is a list of pairs, or a function ``epoch -> pairs`` that gives fresh data
     every epoch (``epoch`` counts from 1). The data order of epoch ``e`` is shuffled with seed
     ``config.seed * 1000 + e``; dropout
-    draws from PyTorch's global generator (seed it before). With ``checkpoint_path`` a checkpoint
-    is written after every epoch; ``resume`` (from ``load_checkpoint``) continues a run where it
-    stopped (same model, optimiser, schedule, history and random state) up to ``config.epochs``;
-    the schedule then continues from the checkpoint's state, so ``warmup`` and ``lr_factor`` of
-    ``config`` apply only to a new run.
+    draws from PyTorch's global generator (seed it before). ``tokenizer`` is a
+    ``CharTokenizer`` or a ``subword.SubwordTokenizer`` (anything with their interface).
+
+    Run by ``torchrun`` after ``runtime.init_distributed()``, every process calls ``fit`` with
+    the same data: each step's batch is cut the same way everywhere and each process trains on
+    its share (``bucketing.shard``), ``DistributedDataParallel`` averages the gradients, and
+    only rank 0 logs and writes the checkpoint. Each process evaluates the whole validation set
+    (the weights are the same everywhere), so every process sees the same history.
+
+    With ``checkpoint_path`` a checkpoint is written after every epoch; ``resume`` (from
+    ``load_checkpoint``) continues a run where it stopped (same model, optimiser, schedule,
+    history and random state) up to ``config.epochs``; the schedule then continues from the
+    checkpoint's state, so ``warmup`` and ``lr_factor`` of ``config`` apply only to a new run.
     The validation loss and every weight must be finite before a checkpoint is written;
     otherwise ``NonFiniteLossError`` stops training and the previous checkpoint stays as it was.
     ``on_epoch_end(epoch, history)`` is called after each epoch (e.g. to keep a copy of the
@@ -206,6 +264,9 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     _check_fit_inputs(model, tokenizer, train_pairs, val_pairs)
     device = get_device(device)
     model.to(device)
+    rank, world = rank_and_world()
+    if rank != 0:
+        log, checkpoint_path = None, None
     optimizer = make_optimizer(model)
     scheduler = warmup_scheduler(optimizer, model.config.d_model, config.warmup, config.lr_factor)
     history, start = History(), 1
@@ -213,15 +274,24 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         history, start = _restore(resume, optimizer, scheduler)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
-    train_model = torch.compile(model) if config.compile else model
+    train_model = model
+    if world > 1:
+        train_model = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        train_model = torch.compile(train_model)
     val_batches = make_batches(val_pairs, tokenizer, 256)
     val_sample = list(val_pairs[: config.eval_size])
+    fixed_lengths = None if callable(train_pairs) else _lengths(train_pairs, tokenizer, config)
     for epoch in range(start, config.epochs + 1):
-        pairs = train_pairs(epoch) if callable(train_pairs) else train_pairs
-        batches = make_batches(pairs, tokenizer, config.batch_size, shuffle=True,
-                               seed=config.seed * 1000 + epoch)
-        train_loss = train_epoch(train_model, batches, optimizer, scheduler, loss_fn, device,
-                                 config.clip_norm, config.amp, config.progress, history, epoch)
+        pairs, lengths = train_pairs, fixed_lengths
+        if callable(train_pairs):
+            pairs = train_pairs(epoch)
+            lengths = _lengths(pairs, tokenizer, config)
+        steps = _steps(pairs, tokenizer, config, config.seed * 1000 + epoch, rank, world, lengths)
+        train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
+                                 config.clip_norm, config.amp,
+                                 config.progress if rank == 0 else False, history, epoch)
         metrics = evaluate(model, val_batches, eval_loss, device, config.amp)
         _check_finite_state(model, metrics["loss"], epoch)
         predictions = translate(model, tokenizer, [s for s, _ in val_sample],
@@ -242,6 +312,39 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
+
+
+def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer,
+             config: TrainingConfig) -> list[tuple[int, int]] | None:
+    """Each pair's padded source and target length (``<bos>`` + target), for token batches."""
+    if config.max_tokens is None:
+        return None
+    return [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in pairs]
+
+
+def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: TrainingConfig,
+           seed: int, rank: int, world: int, lengths: list[tuple[int, int]] | None
+           ) -> list[list[Batch]]:
+    """One epoch's steps for process ``rank`` of ``world``: per step, this process's
+    ``config.accumulate`` passes, each a ``Batch``.
+
+    Every process cuts the same batches (``batch_size`` or ``max_tokens`` per pass, times
+    passes and processes), shuffled with ``seed``, and deals each out example by example
+    (``shard``); a batch with fewer examples than passes in all is skipped.
+    """
+    parts = world * config.accumulate
+    if lengths is None:
+        order = list(range(len(pairs)))
+        random.Random(seed).shuffle(order)
+        size = config.batch_size * parts
+        batches = [order[k: k + size] for k in range(0, len(order), size)]
+    else:
+        src_lengths, tgt_lengths = zip(*lengths, strict=True)
+        batches = token_batches(src_lengths, tgt_lengths, config.max_tokens * parts, seed=seed)
+    collate = Collate(tokenizer)
+    mine = range(rank * config.accumulate, (rank + 1) * config.accumulate)
+    return [[collate([pairs[i] for i in shard(batch, part, parts)]) for part in mine]
+            for batch in batches if len(batch) >= parts]
 
 
 def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs: object,

@@ -75,8 +75,9 @@ def check_texts(texts: Sequence[str], checkpoint: Checkpoint, from_stdin: bool) 
         if unknown:
             raise ValueError(f"{where}, {text[:60]!r}, has characters the model does not know: "
                              f"{''.join(unknown)!r}")
-        if len(text) > longest:
-            raise ValueError(f"{where} has {len(text)} characters, more than the model's "
+        length = len(checkpoint.tokenizer.encode(text))
+        if length > longest:
+            raise ValueError(f"{where} has {length} tokens, more than the model's "
                              f"max_len={longest}")
 
 
