@@ -9,8 +9,8 @@ with its longest sentence; a budget of *tokens* keeps both steady.
 :func:`token_batches` sorts the examples by length, cuts the sorted list into batches whose
 padded size (longest length x number of examples) stays within ``max_tokens`` on the source
 side and on the target side, and shuffles the batches. It returns lists of example indices,
-so any collate function can build the tensors. :func:`shard` deals one batch out to the
-processes of a distributed run (or to the passes of gradient accumulation).
+so any collate function can build the tensors. :func:`shard` deals the batches out to the
+processes of a distributed run.
 """
 
 from __future__ import annotations
@@ -102,17 +102,20 @@ def padded_tokens(batches: Sequence[Sequence[int]], lengths: Sequence[int]) -> t
     return real, padded
 
 
-def shard(batch: Sequence[int], rank: int, world_size: int) -> list[int]:
-    """The share of one batch that process ``rank`` of ``world_size`` trains on: every
-    ``world_size``-th example, starting at ``rank``. Dealt this way, the shares of a batch cut
-    by length are of about equal size, and ``world_size`` processes (or as many accumulated
-    passes of one process) see exactly the examples one pass over the whole batch would.
+def shard(batches: Sequence[list[int]], rank: int, world_size: int) -> list[list[int]]:
+    """The batches process ``rank`` of ``world_size`` trains on: every ``world_size``-th one,
+    starting at ``rank``. All processes get the same number of batches (the last
+    ``len(batches) % world_size`` are dropped), since a distributed step waits for every
+    process; shuffle with a new seed each epoch so that different batches are dropped. Step
+    ``i`` of the run is then batches ``i * world_size`` to ``i * world_size + world_size - 1``,
+    one per process: the same batches one process would add up with gradient accumulation.
 
-    >>> shard([10, 11, 12, 13, 14], rank=1, world_size=2)
-    [11, 13]
+    >>> shard([[0], [1], [2], [3], [4]], rank=1, world_size=2)
+    [[1], [3]]
     """
     check_integer("world_size", world_size)
     check_integer("rank", rank, minimum=0)
     if rank >= world_size:
         raise ValueError(f"rank={rank} must be less than world_size={world_size}")
-    return list(batch[rank::world_size])
+    usable = len(batches) - len(batches) % world_size
+    return list(batches[rank:usable:world_size])

@@ -328,23 +328,25 @@ def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: T
     """One epoch's steps for process ``rank`` of ``world``: per step, this process's
     ``config.accumulate`` passes, each a ``Batch``.
 
-    Every process cuts the same batches (``batch_size`` or ``max_tokens`` per pass, times
-    passes and processes), shuffled with ``seed``, and deals each out example by example
-    (``shard``); a batch with fewer examples than passes in all is skipped.
+    Every process cuts the same batches (``batch_size`` pairs, or ``max_tokens`` tokens each),
+    shuffled with ``seed``; step ``i`` takes the next ``accumulate x world`` of them and deals
+    them out, ``accumulate`` to each process (``shard``). Left-over batches, fewer than a step
+    needs, wait for the next epoch's shuffle.
     """
     parts = world * config.accumulate
     if lengths is None:
         order = list(range(len(pairs)))
         random.Random(seed).shuffle(order)
-        size = config.batch_size * parts
+        size = config.batch_size
         batches = [order[k: k + size] for k in range(0, len(order), size)]
     else:
         src_lengths, tgt_lengths = zip(*lengths, strict=True)
-        batches = token_batches(src_lengths, tgt_lengths, config.max_tokens * parts, seed=seed)
+        batches = token_batches(src_lengths, tgt_lengths, config.max_tokens, seed=seed)
     collate = Collate(tokenizer)
-    mine = range(rank * config.accumulate, (rank + 1) * config.accumulate)
-    return [[collate([pairs[i] for i in shard(batch, part, parts)]) for part in mine]
-            for batch in batches if len(batch) >= parts]
+    passes = [shard(batches, rank * config.accumulate + k, parts)
+              for k in range(config.accumulate)]
+    return [[collate([pairs[i] for i in batch]) for batch in step]
+            for step in zip(*passes, strict=True)]
 
 
 def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs: object,
