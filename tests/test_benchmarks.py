@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
                      "--repeats", "1"]),
     ("race.py", ["--device", "cpu", "--threads", "1", "2", "--lengths", "8", "16",
                  "--batch-size", "4", "--d-model", "16", "--steps", "1", "--repeats", "1"]),
+    ("decoding.py", ["--device", "cpu", "--preset", "tiny", "--lengths", "4", "8",
+                     "--batch-size", "2", "--src-len", "5", "--vocab", "20", "--repeats", "1",
+                     "--threads", "1"]),
 ])
 def test_benchmark_prints_its_ratio(script, args):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],

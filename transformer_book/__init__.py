@@ -12,8 +12,8 @@ corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``,
 the command lines ``train`` and ``translate``. ``_checks`` holds the argument checks they share.
 """
 
-from .attention import MultiHeadAttention, scaled_dot_product_attention
-from .layers import Decoder, DecoderLayer, Encoder, EncoderLayer, FeedForward
+from .attention import KVCache, MultiHeadAttention, scaled_dot_product_attention
+from .layers import Decoder, DecoderCache, DecoderLayer, Encoder, EncoderLayer, FeedForward
 from .masks import attention_mask, causal_mask, padding_mask
 from .model import Transformer, TransformerConfig
 from .positional import PositionalEncoding, sinusoidal_encoding
@@ -22,9 +22,9 @@ from .runtime import get_device, set_seed
 __version__ = "0.1.0"
 
 __all__ = [
-    "scaled_dot_product_attention", "MultiHeadAttention",
+    "scaled_dot_product_attention", "MultiHeadAttention", "KVCache",
     "sinusoidal_encoding", "PositionalEncoding",
-    "FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
+    "FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder", "DecoderCache",
     "Transformer", "TransformerConfig",
     "padding_mask", "causal_mask", "attention_mask",
     "set_seed", "get_device",

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from ._checks import check_attn_mask, check_float_tensor, check_fraction, check_heads
 
-__all__ = ["scaled_dot_product_attention", "MultiHeadAttention"]
+__all__ = ["scaled_dot_product_attention", "MultiHeadAttention", "KVCache"]
 
 
 def scaled_dot_product_attention(
@@ -77,11 +77,13 @@ class MultiHeadAttention(nn.Module):
         dropout: dropout on the attention weights during training.
         bias: whether the four projections have biases.
 
-    ``forward(query, key, value, mask=None, need_weights=False)`` takes ``(batch, seq, d_model)``
-    tensors and a bool mask broadcastable to ``(batch, heads, q_len, k_len)`` and returns
-    ``(out, weights)``: ``out`` is ``(batch, q_len, d_model)``, ``weights`` is
-    ``(batch, heads, q_len, k_len)`` or ``None`` unless ``need_weights=True``. Without weights
-    the fused ``torch.nn.functional.scaled_dot_product_attention`` does the work.
+    ``forward(query, key, value, mask=None, need_weights=False, cache=None)`` takes
+    ``(batch, seq, d_model)`` tensors and a bool mask broadcastable to
+    ``(batch, heads, q_len, k_len)`` and returns ``(out, weights)``: ``out`` is
+    ``(batch, q_len, d_model)``, ``weights`` is ``(batch, heads, q_len, k_len)`` or ``None``
+    unless ``need_weights=True``. Without weights the fused
+    ``torch.nn.functional.scaled_dot_product_attention`` does the work. With a ``KVCache`` the
+    keys and values of earlier calls take part too (``k_len`` counts them), see ``KVCache``.
     """
 
     def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
@@ -133,11 +135,17 @@ class MultiHeadAttention(nn.Module):
         value: Tensor,
         mask: Tensor | None = None,
         need_weights: bool = False,
+        cache: KVCache | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         self._check_inputs(query, key, value)
         q = self.split_heads(self.q_proj(query))
-        k = self.split_heads(self.k_proj(key))
-        v = self.split_heads(self.v_proj(value))
+        if cache is not None and cache.static and cache.k is not None:
+            k, v = cache.k, cache.v  # the memory's keys and values, projected at the first step
+        else:
+            k = self.split_heads(self.k_proj(key))
+            v = self.split_heads(self.v_proj(value))
+            if cache is not None:
+                k, v = cache.update(k, v)
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
             out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
@@ -154,6 +162,45 @@ class MultiHeadAttention(nn.Module):
                 out = out.masked_fill(empty, 0.0)
             weights = None
         return self.out_proj(self.merge_heads(out)), weights
+
+
+class KVCache:
+    """The keys and values one ``MultiHeadAttention`` has projected so far, kept between the steps
+    of incremental decoding, each ``(batch, heads, seq, d_k)`` (``None`` before the first step).
+
+    In the decoder's self-attention a step's new keys and values are appended to those of the
+    earlier positions, which cannot change (the causal mask: a position never sees a later one).
+    With ``static=True`` (cross-attention) the first step projects the memory and every later
+    step reuses that projection, whatever ``key`` and ``value`` it is given.
+
+    >>> mha, cache = MultiHeadAttention(8, 2), KVCache()
+    >>> for x in torch.randn(3, 1, 1, 8):  # three steps, one new position each
+    ...     out, _ = mha(x, x, x, cache=cache)
+    >>> len(cache), tuple(cache.k.shape)
+    (3, (1, 2, 3, 4))
+    """
+
+    def __init__(self, static: bool = False):
+        self.static = static
+        self.k: Tensor | None = None
+        self.v: Tensor | None = None
+
+    def __len__(self) -> int:
+        """The number of positions held."""
+        return 0 if self.k is None else self.k.size(-2)
+
+    def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Append ``(batch, heads, new, d_k)`` keys and values; returns all keys and values held."""
+        if self.k is not None:
+            k, v = torch.cat([self.k, k], dim=-2), torch.cat([self.v, v], dim=-2)
+        self.k, self.v = k, v
+        return k, v
+
+    def reorder(self, rows: Tensor) -> None:
+        """Keep the batch rows ``rows`` (a 1-D index tensor), in that order: beam search calls it
+        when it re-ranks its hypotheses."""
+        if self.k is not None:
+            self.k, self.v = self.k.index_select(0, rows), self.v.index_select(0, rows)
 
 
 def _check_qkv(q: object, k: object, v: object) -> None:

@@ -10,8 +10,12 @@ where ``|Y|`` counts the generated tokens including ``<eos>``; ``alpha = 0`` is 
 log-probability, larger ``alpha`` favours longer outputs. (Vaswani et al., 2017, section 6.1,
 use beam size 4 and ``alpha = 0.6``.)
 
-Each step re-runs the decoder over the whole prefix (no key/value cache): simple, and fast enough
-for the short sequences of this book.
+With a ``Transformer`` each step feeds the decoder only the newest token and a key/value cache
+(``DecoderCache``) supplies the keys and values of the earlier positions, which cannot change
+(``use_cache=True``, the default). ``use_cache=False`` re-runs the decoder over the whole prefix
+at every step, as chapter 8 first writes it: the reference that the cache must reproduce (the
+same tokens, the log-probabilities to rounding). An ``RNNSearch`` always recomputes its prefix:
+it has no cache, and ``use_cache`` changes nothing for it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ._checks import (
     check_vocab_fits,
 )
 from .batching import pad_sequences
+from .layers import DecoderCache
 from .model import Transformer
 from .rnn import RNNSearch
 from .tokenizers import CharTokenizer
@@ -43,29 +48,30 @@ def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
 
 @torch.no_grad()
 def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
-                  max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0
-                  ) -> tuple[Tensor, Tensor]:
+                  max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0,
+                  use_cache: bool = True) -> tuple[Tensor, Tensor]:
     """Pick the most probable next token at every step.
 
     Args:
         src: ``(batch, src_len)`` source ids; ``src_padding_mask`` ``(batch, src_len)`` bool.
         max_len: the most tokens to generate (``<eos>`` included).
+        use_cache: decode with a key/value cache (``Transformer`` only), else recompute the
+            prefix at every step.
 
     Returns:
         ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)`` with ``steps <= max_len``,
         without ``<bos>``, each row ending at its ``<eos>`` and padded with ``pad_id`` after it;
         ``log_probs`` is ``(batch,)``, the sum of the chosen tokens' log-probabilities.
     """
-    _check(model, src, src_padding_mask, max_len)
+    _check(model, src, src_padding_mask, max_len, use_cache)
     model.eval()
-    batch = src.size(0)
+    batch, cache = src.size(0), _new_cache(model, use_cache)
     memory = model.encode(src, src_padding_mask)
     ys = torch.full((batch, 1), bos_id, dtype=torch.long, device=src.device)
     total = torch.zeros(batch, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
     for _ in range(max_len):
-        logits = model.decode(ys, memory, src_padding_mask)[0][:, -1].float()
-        logp = logits.log_softmax(dim=-1)
+        logp = _next_logp(model, ys, memory, src_padding_mask, cache)
         best_logp, best = logp.max(dim=-1)
         total = total + best_logp.masked_fill(done, 0.0)
         best = best.masked_fill(done, pad_id)
@@ -79,24 +85,27 @@ def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | No
 @torch.no_grad()
 def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
                 max_len: int = 32, beam_size: int = 4, alpha: float = 0.6, bos_id: int = 1,
-                eos_id: int = 2, pad_id: int = 0) -> tuple[Tensor, Tensor]:
+                eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
+                ) -> tuple[Tensor, Tensor]:
     """Keep the ``beam_size`` best hypotheses per source, ranked by the GNMT score.
 
     All ``batch * beam_size`` hypotheses run through the decoder as one batch. A hypothesis that
     has produced ``<eos>`` is finished: it stays in the beam with its final score, and competes
     with the live ones until the search ends (every beam finished, or ``max_len`` steps).
-    With ``beam_size=1`` this is greedy decoding.
+    With ``beam_size=1`` this is greedy decoding. ``use_cache`` as in ``greedy_decode``; the
+    cache's rows follow their hypotheses when the beam is re-ranked.
 
     Returns:
         ``(tokens, scores)``: the best hypothesis per source, ``(batch, steps)`` as in
         ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
     """
-    _check(model, src, src_padding_mask, max_len)
+    _check(model, src, src_padding_mask, max_len, use_cache)
     check_integer("beam_size", beam_size)
     if not check_number("alpha", alpha) >= 0:  # also rejects NaN
         raise ValueError(f"alpha={alpha!r} must be >= 0")
     model.eval()
     batch, k, device = src.size(0), beam_size, src.device
+    cache = _new_cache(model, use_cache)
     memory = model.encode(src, src_padding_mask).repeat_interleave(k, dim=0)
     mask = None if src_padding_mask is None else src_padding_mask.repeat_interleave(k, dim=0)
     ys = torch.full((batch * k, 1), bos_id, dtype=torch.long, device=device)
@@ -106,9 +115,9 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
     length = torch.zeros(batch, k, device=device)
     done = torch.zeros(batch, k, dtype=torch.bool, device=device)
     for step in range(1, max_len + 1):
-        logits = model.decode(ys, memory, mask)[0][:, -1].float()
-        vocab = logits.size(-1)
-        logp = logits.log_softmax(dim=-1).view(batch, k, vocab)
+        logp = _next_logp(model, ys, memory, mask, cache)
+        vocab = logp.size(-1)
+        logp = logp.view(batch, k, vocab)
         # A finished hypothesis has one continuation, <pad>, which costs nothing.
         finished = torch.full_like(logp, float("-inf"))
         finished[..., pad_id] = 0.0
@@ -120,6 +129,8 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
         beam, token = top // vocab, top % vocab
         rows = (beam + torch.arange(batch, device=device)[:, None] * k).view(-1)
         ys = torch.cat([ys[rows], token.view(-1, 1)], dim=1)
+        if cache is not None:
+            cache.reorder(rows)
         logp_sum = cand_logp.view(batch, -1).gather(1, top)
         length = cand_len.squeeze(-1).gather(1, beam)
         # A candidate scored -inf (fewer than k possible) stays dead; count it as finished.
@@ -157,11 +168,12 @@ def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
 @torch.no_grad()
 def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str],
               beam_size: int = 1, alpha: float = 0.6, max_len: int = 32, batch_size: int = 512,
-              strict: bool = False) -> list[str]:
+              strict: bool = False, use_cache: bool = True) -> list[str]:
     """Decode ``texts`` (strings) into strings, greedily or with beam search (``beam_size > 1``).
 
     Runs on the model's device. ``strict=True`` raises ``ValueError`` on characters the
-    tokenizer does not know instead of reading them as ``<unk>``.
+    tokenizer does not know instead of reading them as ``<unk>``. ``use_cache`` as in
+    ``greedy_decode``.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
@@ -176,7 +188,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
                                   tokenizer.pad_id)
         ids, mask = ids.to(device), mask.to(device)
         ids_kw = dict(max_len=max_len, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
-                      pad_id=tokenizer.pad_id)
+                      pad_id=tokenizer.pad_id, use_cache=use_cache)
         if beam_size == 1:
             tokens, _ = greedy_decode(model, ids, mask, **ids_kw)
         else:
@@ -192,8 +204,29 @@ def check_model(model: object) -> None:
         raise TypeError(f"model must be a Transformer or an RNNSearch, got {type(model).__name__}")
 
 
-def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int) -> None:
+def _next_logp(model: Transformer, ys: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
+               cache: DecoderCache | None) -> Tensor:
+    """The log-probabilities ``(rows, vocab)`` of the token after each prefix of ``ys``
+    ``(rows, steps)``; with a cache only the newest token goes through the decoder."""
+    if cache is None:
+        logits = model.decode(ys, memory, src_padding_mask)[0]
+    else:
+        logits = model.decode(ys[:, -1:], memory, src_padding_mask, cache=cache)[0]
+    return logits[:, -1].float().log_softmax(dim=-1)
+
+
+def _new_cache(model: Transformer, use_cache: bool) -> DecoderCache | None:
+    """An empty cache for ``model``, or ``None`` to recompute the prefix at every step."""
+    if use_cache and isinstance(model, Transformer):
+        return DecoderCache(model.config.num_layers)
+    return None
+
+
+def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int,
+           use_cache: bool) -> None:
     check_model(model)
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache={use_cache!r} must be a bool")
     check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
     check_integer("max_len", max_len)
@@ -202,3 +235,4 @@ def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max
         raise ValueError(
             f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
         )
+

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import check_fraction, check_integer
-from .attention import MultiHeadAttention
+from .attention import KVCache, MultiHeadAttention
 
-__all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder"]
+__all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder", "DecoderCache"]
 
 
 class FeedForward(nn.Module):
@@ -103,7 +103,8 @@ class DecoderLayer(nn.Module):
         self.norm_first = norm_first
 
     def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
-                cross_attn_mask: Tensor | None = None, need_weights: bool = False
+                cross_attn_mask: Tensor | None = None, need_weights: bool = False,
+                self_attn_cache: KVCache | None = None, cross_attn_cache: KVCache | None = None
                 ) -> tuple[Tensor, Tensor | None]:
         """``x``: ``(batch, tgt_len, d_model)``, ``memory``: ``(batch, src_len, d_model)``.
 
@@ -112,23 +113,29 @@ class DecoderLayer(nn.Module):
         ``x`` is ``(batch, tgt_len, d_model)``; ``weights`` are the cross-attention weights
         ``(batch, heads, tgt_len, src_len)`` with ``need_weights=True``, else ``None`` (as
         ``MultiHeadAttention`` returns them).
+
+        The caches (one ``DecoderCache`` entry, for incremental decoding) are passed to the two
+        attentions: then ``x`` holds only the new positions and the self-attention's keys span the
+        cached ones too, ``self_attn_mask`` ``(..., tgt_len, cached + tgt_len)``.
         """
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), self_attn_mask)
-            out, weights = self._ca(self.norm2(x), memory, cross_attn_mask, need_weights)
+            x = x + self._sa(self.norm1(x), self_attn_mask, self_attn_cache)
+            out, weights = self._ca(self.norm2(x), memory, cross_attn_mask, need_weights,
+                                    cross_attn_cache)
             x = x + out
             return x + self._ff(self.norm3(x)), weights
-        x = self.norm1(x + self._sa(x, self_attn_mask))
-        out, weights = self._ca(x, memory, cross_attn_mask, need_weights)
+        x = self.norm1(x + self._sa(x, self_attn_mask, self_attn_cache))
+        out, weights = self._ca(x, memory, cross_attn_mask, need_weights, cross_attn_cache)
         x = self.norm2(x + out)
         return self.norm3(x + self._ff(x)), weights
 
-    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask)[0])
+    def _sa(self, x: Tensor, mask: Tensor | None, cache: KVCache | None) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache)[0])
 
-    def _ca(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool
-            ) -> tuple[Tensor, Tensor | None]:
-        out, weights = self.cross_attn(x, memory, memory, mask=mask, need_weights=need_weights)
+    def _ca(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool,
+            cache: KVCache | None) -> tuple[Tensor, Tensor | None]:
+        out, weights = self.cross_attn(x, memory, memory, mask=mask, need_weights=need_weights,
+                                       cache=cache)
         return self.dropout2(out), weights
 
     def _ff(self, x: Tensor) -> Tensor:
@@ -173,12 +180,62 @@ class Decoder(_Stack):
     layer_class = DecoderLayer
 
     def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
-                cross_attn_mask: Tensor | None = None, need_weights: bool = False
-                ) -> tuple[Tensor, list[Tensor] | None]:
+                cross_attn_mask: Tensor | None = None, need_weights: bool = False,
+                cache: DecoderCache | None = None) -> tuple[Tensor, list[Tensor] | None]:
         """Returns ``(x, weights)``: ``x`` is ``(batch, tgt_len, d_model)``; ``weights`` lists each
-        layer's cross-attention weights with ``need_weights=True``, else it is ``None``."""
+        layer's cross-attention weights with ``need_weights=True``, else it is ``None``.
+
+        With a ``cache`` every layer gets its own entry (see ``DecoderLayer``)."""
+        if cache is not None:
+            check_cache(cache, len(self.layers), x.size(0))
         cross_weights = []
-        for layer in self.layers:
-            x, w = layer(x, memory, self_attn_mask, cross_attn_mask, need_weights)
+        for i, layer in enumerate(self.layers):
+            caches = (None, None) if cache is None else (cache.self_attn[i], cache.cross_attn[i])
+            x, w = layer(x, memory, self_attn_mask, cross_attn_mask, need_weights, *caches)
             cross_weights.append(w)
         return self.norm(x), (cross_weights if need_weights else None)
+
+
+class DecoderCache:
+    """What incremental decoding keeps between steps, one entry per decoder layer: the
+    self-attention's keys and values of every position decoded so far (``self_attn``, a list of
+    ``KVCache``, growing by the step's new positions) and the cross-attention's keys and values
+    of the memory (``cross_attn``, computed at the first step and reused after).
+
+    ``len(cache)`` is the number of positions decoded so far. Pass a fresh cache to
+    ``Transformer.decode`` with the first tokens (``<bos>``), then only the new tokens each step.
+
+    >>> cache = DecoderCache(num_layers=2)
+    >>> len(cache), len(cache.self_attn)
+    (0, 2)
+    """
+
+    def __init__(self, num_layers: int):
+        check_integer("num_layers", num_layers)
+        self.self_attn = [KVCache() for _ in range(num_layers)]
+        self.cross_attn = [KVCache(static=True) for _ in range(num_layers)]
+
+    def __len__(self) -> int:
+        """The number of target positions decoded so far."""
+        return len(self.self_attn[0])
+
+    def reorder(self, rows: Tensor) -> None:
+        """Keep the batch rows ``rows`` (a 1-D index tensor), in that order, in every layer's
+        caches: beam search calls it when it re-ranks its hypotheses."""
+        for kv in self.self_attn + self.cross_attn:
+            kv.reorder(rows)
+
+
+def check_cache(cache: object, num_layers: int, batch: int | None = None) -> DecoderCache:
+    """``cache`` must be a ``DecoderCache`` of ``num_layers`` layers, empty or holding ``batch``
+    rows (when ``batch`` is given)."""
+    if not isinstance(cache, DecoderCache):
+        raise TypeError(f"cache must be a DecoderCache, got {type(cache).__name__}")
+    if len(cache.self_attn) != num_layers:
+        raise ValueError(f"cache has {len(cache.self_attn)} layers, the decoder {num_layers}; "
+                         f"build it with DecoderCache({num_layers})")
+    k = cache.self_attn[0].k
+    if batch is not None and k is not None and k.size(0) != batch:
+        raise ValueError(f"cache holds {k.size(0)} rows but the new tokens have batch size "
+                         f"{batch}; after re-ranking rows, call cache.reorder(rows)")
+    return cache

@@ -24,16 +24,24 @@ def padding_mask(tokens: Tensor, pad_id: int) -> Tensor:
     return tokens != pad_id
 
 
-def causal_mask(size: int, device: torch.device | str | None = None) -> Tensor:
+def causal_mask(size: int, device: torch.device | str | None = None, start: int = 0) -> Tensor:
     """``(size, size)`` bool, lower-triangular: position ``i`` may attend to ``j <= i`` only.
+
+    With ``start > 0`` the queries are positions ``start, ..., start + size - 1`` and the keys
+    all positions up to the last query, the ``start`` earlier ones included (decoding with a
+    key/value cache): the mask is ``(size, start + size)``.
 
     >>> causal_mask(3).int()
     tensor([[1, 0, 0],
             [1, 1, 0],
             [1, 1, 1]], dtype=torch.int32)
+    >>> causal_mask(2, start=2).int()
+    tensor([[1, 1, 1, 0],
+            [1, 1, 1, 1]], dtype=torch.int32)
     """
     check_integer("size", size)
-    return torch.ones(size, size, dtype=torch.bool, device=device).tril()
+    check_integer("start", start, minimum=0)
+    return torch.ones(size, start + size, dtype=torch.bool, device=device).tril(start)
 
 
 def attention_mask(

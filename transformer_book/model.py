@@ -18,8 +18,8 @@ from ._checks import (
     check_tensor,
     check_token_ids,
 )
-from .layers import Decoder, Encoder
-from .masks import attention_mask
+from .layers import Decoder, DecoderCache, Encoder, check_cache
+from .masks import attention_mask, causal_mask
 from .positional import PositionalEncoding
 
 __all__ = ["TransformerConfig", "Transformer"]
@@ -159,21 +159,46 @@ class Transformer(nn.Module):
         return self.encoder(x, attention_mask(src_padding_mask))
 
     def decode(self, tgt: Tensor, memory: Tensor, src_padding_mask: Tensor | None = None,
-               tgt_padding_mask: Tensor | None = None, need_weights: bool = False
-               ) -> tuple[Tensor, list[Tensor] | None]:
+               tgt_padding_mask: Tensor | None = None, need_weights: bool = False,
+               cache: DecoderCache | None = None) -> tuple[Tensor, list[Tensor] | None]:
         """``(batch, tgt_len)`` ids and the memory -> ``(logits, weights)``.
 
         ``logits`` is ``(batch, tgt_len, tgt_vocab)``. ``weights`` lists each decoder layer's
         cross-attention weights ``(batch, heads, tgt_len, src_len)`` with ``need_weights=True``,
         else it is ``None``.
+
+        With a ``cache`` (incremental decoding, see ``DecoderCache``) ``tgt`` holds only the new
+        tokens, usually one per row: they take the positions after the ``len(cache)`` decoded
+        before and see all of those, and the cache keeps them for the next call. The logits are
+        the new positions' ones, equal (up to rounding) to the last ``tgt_len`` positions of
+        decoding the whole prefix without a cache. Decoding generates no padding, so a cache
+        takes no ``tgt_padding_mask``; the memory must be the same at every call.
+
+        >>> model, cache = Transformer(TransformerConfig.tiny(20)).eval(), DecoderCache(1)
+        >>> memory = model.encode(torch.randint(20, (2, 7)))
+        >>> for token in torch.randint(20, (3, 2, 1)):  # three steps, one new token per row
+        ...     logits, _ = model.decode(token, memory, cache=cache)
+        >>> logits.shape, len(cache)
+        (torch.Size([2, 1, 20]), 3)
         """
-        y = self._embed(tgt, self.tgt_embed, "tgt")
+        start = 0
+        if cache is not None:
+            start = len(check_cache(cache, self.config.num_layers))
+            if tgt_padding_mask is not None:
+                raise ValueError("tgt_padding_mask cannot be combined with a cache: pass the new "
+                                 "tokens of every row, padding included, without a mask")
+        y = self._embed(tgt, self.tgt_embed, "tgt", start)
         check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
         self._check_memory(memory, tgt, src_padding_mask)
-        self_attn_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1),
-                                        device=tgt.device)
+        if cache is None:
+            self_attn_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1),
+                                            device=tgt.device)
+        elif tgt.size(1) == 1:  # one new position sees every key: nothing to hide
+            self_attn_mask = None
+        else:  # the new queries see every cached key and the new keys causally
+            self_attn_mask = causal_mask(tgt.size(1), tgt.device, start)
         out, weights = self.decoder(y, memory, self_attn_mask, attention_mask(src_padding_mask),
-                                    need_weights)
+                                    need_weights, cache)
         return self.generator(out), weights
 
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
@@ -187,17 +212,19 @@ class Transformer(nn.Module):
         memory = self.encode(src, src_padding_mask)
         return self.decode(tgt, memory, src_padding_mask, tgt_padding_mask)[0]
 
-    def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str) -> Tensor:
-        """Token ids -> ``embedding(tokens) * sqrt(d_model)`` + positions (section 3.4)."""
+    def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str,
+               start: int = 0) -> Tensor:
+        """Token ids -> ``embedding(tokens) * sqrt(d_model)`` + positions (section 3.4), the
+        positions counted from ``start``."""
         # Ids are range-checked where that costs no device synchronisation: on the CPU. On a
         # GPU the callers that read the host anyway check them (decoding, the training loop).
         on_cpu = check_tensor(name, tokens).device.type == "cpu"
         check_token_ids(name, tokens, embedding.num_embeddings if on_cpu else None, nonempty=True)
-        if tokens.size(1) > self.config.max_len:
-            raise ValueError(
-                f"{name} has length {tokens.size(1)}, longer than max_len={self.config.max_len}"
-            )
-        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model))
+        if start + tokens.size(1) > self.config.max_len:
+            after = f" after {start} cached positions" if start else ""
+            raise ValueError(f"{name} has length {tokens.size(1)}{after}, longer than "
+                             f"max_len={self.config.max_len}")
+        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model), start)
 
     def _check_memory(self, memory: Tensor, tgt: Tensor, src_padding_mask: Tensor | None) -> None:
         d_model = self.config.d_model

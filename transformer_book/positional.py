@@ -64,18 +64,22 @@ class PositionalEncoding(nn.Module):
         self.d_model = d_model
         self.max_len = max_len
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``x``: ``(batch, seq, d_model)`` with ``seq <= max_len``; returns the same shape."""
+    def forward(self, x: Tensor, start: int = 0) -> Tensor:
+        """``x``: ``(batch, seq, d_model)``, the positions ``start, ..., start + seq - 1``, with
+        ``start + seq <= max_len``; returns the same shape. (``start > 0`` continues a sequence
+        whose earlier positions were decoded before, see ``DecoderCache``.)"""
         if check_float_tensor("x", x).dim() != 3 or x.size(-1) != self.d_model:
             raise ValueError(
                 f"x must have shape (batch, seq, d_model={self.d_model}), got {tuple(x.shape)}"
             )
-        if x.size(1) > self.max_len:
+        end = check_integer("start", start, minimum=0) + x.size(1)
+        if end > self.max_len:
+            after = f" after start={start}" if start else ""
             raise ValueError(
-                f"x has seq={x.size(1)} positions, more than max_len={self.max_len}; "
-                f"build PositionalEncoding with max_len >= {x.size(1)}"
+                f"x has seq={x.size(1)} positions{after}, more than max_len={self.max_len}; "
+                f"build PositionalEncoding with max_len >= {end}"
             )
-        return self.dropout(x + self.pe[: x.size(1)].to(x.dtype))
+        return self.dropout(x + self.pe[start:end].to(x.dtype))
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}"
