@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
@@ -118,3 +119,71 @@ def test_bad_arguments_exit_with_2(checkpoint):
     one_line_error(result, "dropout=1.5")
     result = run("transformer_book.translate", str(checkpoint), "24 Nov 2026", "--max-len", "0")
     assert result.returncode == 2 and "0 is not a positive integer" in result.stderr
+
+
+# A corpus instead of a task (chapter 11): TSV or two aligned files, subwords, BLEU and chrF.
+
+CORPUS_RUN = ("--preset", "tiny", "--device", "cpu", "--max-tokens", "400", "--warmup", "10",
+              "--no-progress")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from transformer_book.korean_grammar import korean_corpus
+
+    folder = tmp_path_factory.mktemp("corpus")
+    pairs = [pair for part in korean_corpus(400, 30, 30, seed=0) for pair in part]
+    (folder / "pairs.tsv").write_text(
+        "".join(f"{en}\t{ko}\tcredit #{i}\n" for i, (en, ko) in enumerate(pairs)),
+        encoding="utf-8")
+    (folder / "en.txt").write_text("".join(en + "\n" for en, _ in pairs), encoding="utf-8")
+    (folder / "ko.txt").write_text("".join(ko + "\n" for _, ko in pairs), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("layout", ["tsv", "aligned"])
+def test_a_corpus_trains_with_subwords_and_is_scored(corpus, layout, tmp_path):
+    out = tmp_path / "ko.pt"
+    data = (("--data", str(corpus / "pairs.tsv")) if layout == "tsv"
+            else ("--src", str(corpus / "en.txt"), "--tgt", str(corpus / "ko.txt")))
+    result = run("transformer_book.train", *data, *CORPUS_RUN, "--vocab-size", "300",
+                 "--epochs", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "task corpus" in result.stdout and "subword vocabulary of 300 pieces" in result.stdout
+    report = result.stdout.splitlines()[-1]
+    assert report.startswith("test exact match") and ", BLEU " in report and ", chrF " in report
+    assert "tok:13a" in report and report.endswith(f"saved {out}")
+    # The checkpoint carries the subword model: translate needs nothing else.
+    raw = torch.load(out, weights_only=True)
+    assert raw["tokenizer"]["kind"] == "sentencepiece" and raw["extra"]["task"] == "corpus"
+    result = run("transformer_book.translate", str(out), "The cat ate an apple.")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    # Resuming reads the corpus again and keeps the stored vocabulary.
+    result = run("transformer_book.train", *data, *CORPUS_RUN, "--epochs", "2", "--resume",
+                 "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "after epoch 1" in result.stdout and "epoch  2/2" in result.stdout
+
+
+def test_corpus_misuse_gives_one_line(corpus, tmp_path):
+    out = str(tmp_path / "x.pt")
+    tsv, en, ko = (str(corpus / name) for name in ("pairs.tsv", "en.txt", "ko.txt"))
+    one_line_error(run("transformer_book.train", "--data", tsv, "--task", "copy", "--out", out),
+                   "give --task or a corpus")
+    one_line_error(run("transformer_book.train", "--src", en, "--out", out),
+                   "give a corpus as --data PAIRS.tsv or as --src FILE --tgt FILE")
+    one_line_error(run("transformer_book.train", "--data", tsv, "--src", en, "--tgt", ko,
+                       "--out", out), "give a corpus as --data")
+    one_line_error(run("transformer_book.train", "--data", str(tmp_path / "none.tsv"),
+                       "--out", out), "none.tsv")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Hello.\t안녕하세요.\nno tab on this line\n", encoding="utf-8")
+    one_line_error(run("transformer_book.train", "--data", str(bad), "--out", out), "line 2")
+    short = tmp_path / "short.txt"
+    short.write_text("one line\n", encoding="utf-8")
+    one_line_error(run("transformer_book.train", "--src", en, "--tgt", str(short),
+                       "--out", out), "the files must have the same number of lines")
+    one_line_error(run("transformer_book.train", "--data", tsv, *CORPUS_RUN,
+                       "--vocab-size", "100000", "--out", out), "vocab_size=100000")
+    assert not (tmp_path / "x.pt").exists()

@@ -35,9 +35,11 @@ def test_accumulated_passes_learn_as_one_batch(tiny_model, corpus):
     four, _ = run(tiny_model, corpus, batch_size=8, accumulate=4)
     # 600 pairs: 18 steps of 32 and one of 24; in passes of 8, the last 24 wait (3 of 4 passes).
     assert len(one.step_loss) == len(two.step_loss) == 19 and len(four.step_loss) == 18
-    assert two.step_loss == pytest.approx(one.step_loss, rel=1e-4)
-    assert two.val_loss == pytest.approx(one.val_loss, rel=1e-4)
-    assert four.step_loss == pytest.approx(one.step_loss[:18], rel=1e-4)
+    # The same sums added in another order: rounding differences, which grow a little with
+    # every step (at most 2e-4 relative after 19 steps, with either kernel set).
+    assert two.step_loss == pytest.approx(one.step_loss, rel=1e-3)
+    assert two.val_loss == pytest.approx(one.val_loss, rel=1e-3)
+    assert four.step_loss == pytest.approx(one.step_loss[:18], rel=1e-3)
     # A different batching would not agree: the test can fail.
     other, _ = run(tiny_model, corpus, batch_size=16)
     assert other.step_loss[:18] != pytest.approx(one.step_loss, rel=1e-2)

@@ -83,7 +83,6 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer,
         "format": FORMAT,
         "config": model.config.to_dict(),
         "vocab": list(tokenizer.vocab),
-        "tokenizer": tokenizer.to_dict() if isinstance(tokenizer, SubwordTokenizer) else None,
         "model": weights,
         "epoch": epoch,
         "history": {} if history is None else history.to_dict(),
@@ -94,6 +93,8 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer,
         "rng_state": torch.get_rng_state(),
         "cuda_rng_states": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
+    if isinstance(tokenizer, SubwordTokenizer):  # its pieces alone cannot rebuild it
+        state["tokenizer"] = tokenizer.to_dict()
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:

@@ -277,7 +277,7 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     train_model = model
     if world > 1:
         train_model = DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=None if device.index is None else [device.index])
     if config.compile:
         train_model = torch.compile(train_model)
     val_batches = make_batches(val_pairs, tokenizer, 256)

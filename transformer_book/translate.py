@@ -38,7 +38,7 @@ CHUNK = 64  # texts decoded (and printed) at a time
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m transformer_book.translate",
-        description="Translate texts with a trained checkpoint (chapter 8).",
+        description="Translate texts with a trained checkpoint (chapters 8 and 11).",
     )
     parser.add_argument("checkpoint", help="a .pt file from python -m transformer_book.train")
     parser.add_argument("texts", nargs="+",
