@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 import torch
+import torch.distributed as dist
 
 from ._checks import check_choice, check_output_path
 from ._cli import (
@@ -95,8 +96,6 @@ def corpus_splits(data: str | None, src: str | None, tgt: str | None) -> Splits:
 def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
     """A subword vocabulary for both languages, trained on the training split. In a distributed
     run rank 0 trains it and sends it to the others, so that all use the same pieces."""
-    import torch.distributed as dist
-
     rank, world = rank_and_world()
     model = [None]
     if rank == 0:
@@ -324,29 +323,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         preset = getattr(TransformerConfig, settings["preset"])
         overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
 
-        if task == CORPUS:
-            phase = "reading the corpus"
-            pause_point("data")
-            try:
+        try:
+            if task == CORPUS:
+                phase = "reading the corpus"
+                pause_point("data")
                 splits = corpus_splits(settings["data"], settings["src"], settings["tgt"])
                 tokenizer = (resume.tokenizer if resume is not None
                              else shared_tokenizer(splits, settings["vocab_size"]))
-                model = resume.model if resume is not None else \
-                    Transformer(preset(len(tokenizer), **overrides))
-            except (OSError, ValueError, TypeError) as exc:
-                return fail(str(exc))
+            else:
+                tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
+            model = resume.model if resume is not None else \
+                Transformer(preset(len(tokenizer), **overrides))
+        except (OSError, ValueError, TypeError) as exc:
+            return fail(str(exc))
+        if task == CORPUS:
             train, val, test = (fitting(part, tokenizer, model.config.max_len)
                                 for part in splits)
             test = test[: args.test_size]
             what = (f"{len(train)} training pairs, subword vocabulary of {len(tokenizer)} "
                     f"pieces")
         else:
-            tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
-            try:
-                model = resume.model if resume is not None else \
-                    Transformer(preset(len(tokenizer), **overrides))
-            except (ValueError, TypeError) as exc:
-                return fail(str(exc))
             what = f"{settings['train_size']} fresh training pairs per epoch"
         n_params = sum(p.numel() for p in model.parameters())
         say(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "

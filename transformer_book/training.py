@@ -149,10 +149,11 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch | Sequence[Batch]],
     the update. With ``history`` the loss and learning rate of each step are appended to it.
     """
     model.train()
+    world = rank_and_world()[1]
     total, count = 0.0, 0
     for i, step in enumerate(_progress(batches, progress, f"epoch {epoch}")):
         passes = [step] if isinstance(step, Batch) else list(step)
-        n = _step_tokens(passes, device)  # counted on the host, before the batches move
+        n = _step_tokens(passes, device, world)  # counted on the host, before the batches move
         lr = optimizer.param_groups[0]["lr"]
         optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
@@ -165,10 +166,10 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch | Sequence[Batch]],
                 with _autocast(device, amp):
                     logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
                 # This pass's share of the step's mean (DDP divides by the processes again).
-                loss = loss_fn(logits, b.tgt_out) * (batch.num_tokens * _world() / n)
+                loss = loss_fn(logits, b.tgt_out) * (batch.num_tokens * world / n)
                 loss.backward()
-            step_loss = step_loss + loss.detach() / _world()
-        if _world() > 1:
+            step_loss = step_loss + loss.detach() / world
+        if world > 1:
             dist.all_reduce(step_loss)
         value = float(step_loss)  # the step's one host-device synchronisation
         if not math.isfinite(value):
@@ -189,14 +190,10 @@ def train_epoch(model: nn.Module, batches: Sequence[Batch | Sequence[Batch]],
     return total / max(count, 1)
 
 
-def _world() -> int:
-    return rank_and_world()[1]
-
-
-def _step_tokens(passes: Sequence[Batch], device: torch.device) -> int:
-    """The target tokens of one step: of all its passes, in every process."""
+def _step_tokens(passes: Sequence[Batch], device: torch.device, world: int) -> int:
+    """The target tokens of one step: of all its passes, in every one of ``world`` processes."""
     n = sum(b.num_tokens for b in passes)
-    if _world() > 1:
+    if world > 1:
         count = torch.tensor(n, device=device)
         dist.all_reduce(count)
         n = int(count)
