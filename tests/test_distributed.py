@@ -3,14 +3,18 @@ the same batches, writes one checkpoint, and resumes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 import torch
+import torch.distributed as dist
 
+from transformer_book import train as train_command
 from transformer_book.korean_grammar import korean_corpus
+from transformer_book.runtime import leave_distributed, rank_and_world
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 RUN = ("-m", "transformer_book.train", "--preset", "tiny", "--device", "cpu", "--vocab-size",
@@ -55,6 +59,11 @@ def test_two_processes_learn_what_one_learns_with_accumulation(pairs, tmp_path):
     assert len(a) == len(b) > 20
     assert a == pytest.approx(b, rel=TOLERANCE)
     assert a[-1] < 0.8 * a[0]
+    # Validated in two shares (one of them with no batch: 100 pairs make one batch of 256), the
+    # numbers of the whole validation set.
+    ha, hb = (torch.load(path, weights_only=True)["history"] for path in (ddp, one))
+    for key in ("val_loss", "val_token_accuracy", "val_exact_match"):
+        assert ha[key] == pytest.approx(hb[key], rel=TOLERANCE), key
     # Not the same as one process on half the batch: the comparison can fail.
     half = tmp_path / "half.pt"
     train("--data", str(pairs), "--epochs", "1", "--out", str(half))
@@ -69,3 +78,77 @@ def test_a_distributed_run_resumes(pairs, tmp_path):
                    processes=2)
     assert "resuming from" in result.stdout and "after epoch 1" in result.stdout
     assert step_losses(part) == pytest.approx(step_losses(whole), rel=TOLERANCE)
+
+
+VALIDATE = """
+import json
+
+from transformer_book import Transformer, TransformerConfig, set_seed
+from transformer_book.batching import make_batches
+from transformer_book.data import date_pairs, date_tokenizer
+from transformer_book.decoding import translate
+from transformer_book.runtime import init_distributed, leave_distributed
+from transformer_book.schedule import LabelSmoothingLoss
+from transformer_book.training import TrainingConfig, _validate, evaluate, exact_match
+
+device, rank, world = init_distributed("cpu")
+tok = date_tokenizer()
+set_seed(0)
+model = Transformer(TransformerConfig.tiny(len(tok)))
+pairs = date_pairs(45, "validation")
+# Targets the untrained model gets right for every third pair: an exact match of 15/45.
+own = translate(model, tok, [s for s, _ in pairs], max_len=20)
+pairs = [(s, own[i] if i % 3 == 0 else t) for i, (s, t) in enumerate(pairs)]
+batches, loss_fn = make_batches(pairs, tok, 8), LabelSmoothingLoss(0.0, tok.pad_id)
+config = TrainingConfig(max_decode_len=20)
+whole = {**evaluate(model, batches, loss_fn, device),
+         "exact_match": exact_match(translate(model, tok, [s for s, _ in pairs], max_len=20),
+                                    [t for _, t in pairs])}
+share = _validate(model, tok, batches[rank::world], pairs[rank::world], loss_fn, device, config)
+if rank == 0:
+    print(json.dumps({"whole": whole, "shared": share, "batches": len(batches[rank::world])}))
+leave_distributed()
+"""
+
+
+def test_processes_share_the_validation_and_report_the_whole_set(tmp_path):
+    script = tmp_path / "validate.py"
+    script.write_text(VALIDATE, encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node=2", str(script)], capture_output=True, text=True,
+                            env=ENV, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["batches"] == 3  # rank 0 validated 3 of the 6 batches
+    assert out["whole"]["exact_match"] == pytest.approx(15 / 45)
+    assert out["shared"] == pytest.approx(out["whole"], rel=1e-9)
+
+
+def test_a_failure_on_rank_0_stops_every_process_with_one_line(pairs, tmp_path):
+    # Rank 0 alone trains the subword vocabulary; the others wait for it. When it cannot be
+    # trained, they stop with the same one-line error instead of a broken-connection traceback.
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node=2", *RUN, "--vocab-size", "20", "--data",
+                             str(pairs), "--out", str(tmp_path / "m.pt")],
+                            capture_output=True, text=True, env=ENV, timeout=600)
+    assert result.returncode != 0
+    assert result.stderr.count("error: vocab_size=20 cannot be trained") == 2
+    assert "[rank" not in result.stderr and "Connection closed" not in result.stderr
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_the_command_leaves_the_process_group(tmp_path):
+    # A process that ends with its group open can abort on the way out; train leaves it.
+    dist.init_process_group("gloo", init_method=(tmp_path / "store").as_uri(), rank=0,
+                            world_size=1)
+    try:
+        assert rank_and_world() == (0, 1) and dist.is_initialized()
+        code = train_command.main(["--task", "copy", "--preset", "tiny", "--device", "cpu",
+                                   "--epochs", "1", "--train-size", "64", "--val-size", "8",
+                                   "--test-size", "8", "--no-progress",
+                                   "--out", str(tmp_path / "m.pt")])
+        assert code == 0 and not dist.is_initialized()
+        leave_distributed()  # nothing left to leave: no error
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

@@ -12,7 +12,7 @@ import torch.distributed as dist
 
 from ._checks import check_integer
 
-__all__ = ["set_seed", "get_device", "init_distributed", "rank_and_world"]
+__all__ = ["set_seed", "get_device", "init_distributed", "leave_distributed", "rank_and_world"]
 
 
 def set_seed(seed: int = 0) -> None:
@@ -79,6 +79,14 @@ def init_distributed(device: str | torch.device | None = None) -> tuple[torch.de
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device, dist.get_rank(), dist.get_world_size()
+
+
+def leave_distributed() -> None:
+    """Leave the process group that ``init_distributed`` joined, if any. Call it before the
+    process ends: a process that exits with its group still open can abort (SIGABRT) on the
+    way out, and ``torchrun`` then reports the whole run as failed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def rank_and_world() -> tuple[int, int]:

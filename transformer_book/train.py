@@ -55,7 +55,7 @@ from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
 from .decoding import translate
 from .metrics import bleu, chrf, signatures
 from .model import Transformer, TransformerConfig
-from .runtime import init_distributed, rank_and_world, set_seed
+from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
 from .subword import SubwordTokenizer
 from .tokenizers import CharTokenizer
 from .training import NonFiniteLossError, TrainingConfig, exact_match, fit
@@ -97,13 +97,20 @@ def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
     """A subword vocabulary for both languages, trained on the training split. In a distributed
     run rank 0 trains it and sends it to the others, so that all use the same pieces."""
     rank, world = rank_and_world()
-    model = [None]
+    sent = [None]  # the trained model's bytes, or the error that stopped the training
     if rank == 0:
         texts = [text for pair in splits.train for text in pair]
-        model[0] = SubwordTokenizer.train(texts, vocab_size=vocab_size).model
+        try:
+            sent[0] = SubwordTokenizer.train(texts, vocab_size=vocab_size).model
+        except ValueError as exc:
+            if world == 1:
+                raise
+            sent[0] = str(exc)
     if world > 1:
-        dist.broadcast_object_list(model, src=0)
-    return SubwordTokenizer(model[0])
+        dist.broadcast_object_list(sent, src=0)  # every process fails alike, or none does
+    if isinstance(sent[0], str):
+        raise ValueError(sent[0])
+    return SubwordTokenizer(sent[0])
 
 
 def fitting(pairs: list[tuple[str, str]], tokenizer: SubwordTokenizer, max_len: int
@@ -387,6 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         silence_stdout()
         return fail(f"standard output was closed during {phase}; {on_disk(args.out, before)}",
                     EXIT_FAULT)
+    finally:
+        leave_distributed()
     return 0
 
 

@@ -245,8 +245,9 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     Run by ``torchrun`` after ``runtime.init_distributed()``, every process calls ``fit`` with
     the same data: each step's batch is cut the same way everywhere and each process trains on
     its share (``bucketing.shard``), ``DistributedDataParallel`` averages the gradients, and
-    only rank 0 logs and writes the checkpoint. Each process evaluates the whole validation set
-    (the weights are the same everywhere), so every process sees the same history.
+    only rank 0 logs and writes the checkpoint. Each process validates its share of the
+    validation batches and pairs (every ``world``-th one) and the sums are all-reduced, so
+    every process sees the same history.
 
     With ``checkpoint_path`` a checkpoint is written after every epoch; ``resume`` (from
     ``load_checkpoint``) continues a run where it stopped (same model, optimiser, schedule,
@@ -277,8 +278,8 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
             model, device_ids=None if device.index is None else [device.index])
     if config.compile:
         train_model = torch.compile(train_model)
-    val_batches = make_batches(val_pairs, tokenizer, 256)
-    val_sample = list(val_pairs[: config.eval_size])
+    val_batches = make_batches(val_pairs, tokenizer, 256)[rank::world]  # this process's share
+    val_sample = list(val_pairs[: config.eval_size])[rank::world]
     fixed_lengths = None if callable(train_pairs) else _lengths(train_pairs, tokenizer, config)
     for epoch in range(start, config.epochs + 1):
         pairs, lengths = train_pairs, fixed_lengths
@@ -289,11 +290,10 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp,
                                  config.progress if rank == 0 else False, history, epoch)
-        metrics = evaluate(model, val_batches, eval_loss, device, config.amp)
+        metrics = _validate(model, tokenizer, val_batches, val_sample, eval_loss, device,
+                            config)
         _check_finite_state(model, metrics["loss"], epoch)
-        predictions = translate(model, tokenizer, [s for s, _ in val_sample],
-                                max_len=config.max_decode_len)
-        em = exact_match(predictions, [t for _, t in val_sample])
+        em = metrics["exact_match"]
         history.epoch.append(epoch)
         history.train_loss.append(train_loss)
         history.val_loss.append(metrics["loss"])
@@ -309,6 +309,26 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
+
+
+def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Batch],
+              sample: Sequence[tuple[str, str]], loss_fn: nn.Module, device: torch.device,
+              config: TrainingConfig) -> dict[str, float]:
+    """``evaluate`` and greedy exact match on this process's share of the validation data,
+    added up over all processes: every process returns the numbers of the whole set."""
+    metrics = evaluate(model, batches, loss_fn, device, config.amp)
+    predictions = translate(model, tokenizer, [s for s, _ in sample],
+                            max_len=config.max_decode_len) if sample else []
+    correct = sum(p == t for p, (_, t) in zip(predictions, sample, strict=True))
+    if rank_and_world()[1] == 1:
+        return {**metrics, "exact_match": exact_match(predictions, [t for _, t in sample])}
+    tokens = sum(b.num_tokens for b in batches)
+    sums = torch.tensor([metrics["loss"] * tokens, metrics["token_accuracy"] * tokens, tokens,
+                         correct, len(sample)], dtype=torch.float64, device=device)
+    dist.all_reduce(sums)
+    loss, right, tokens, correct, pairs = sums.tolist()
+    return {"loss": loss / tokens, "token_accuracy": right / tokens,
+            "exact_match": correct / pairs}
 
 
 def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer,
