@@ -33,9 +33,11 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 VERBATIM_TAGS = {"pre", "code", "script", "style", "textarea", "kbd", "samp"}
 VERBATIM_CLASSES = {"math", "highlight", "output", "cell_output"}
 ERROR_CLASSES = {"system-message", "problematic"}
+# Unrendered directives and roles, and a dollar sign in the prose: math that MyST did not take
+# (for instance $$...$$ inside a paragraph, which shows as "$ $" around inline math).
 RAW_MARKUP = re.compile(
     r"```\{|:::\{|\{(?:exercise|solution|solution-start|solution-end|glossary|term|doc|cite|"
-    r"ref|numref|eq|math|figure|note|warning|admonition|bibliography|code-cell|dropdown)\}")
+    r"ref|numref|eq|math|figure|note|warning|admonition|bibliography|code-cell|dropdown)\}|\$")
 LINK_ATTRS = {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"),
               ("iframe", "src"), ("source", "src"), ("video", "src"), ("audio", "src")}
 

@@ -1,10 +1,11 @@
 """The built HTML book as a reader sees it (the layout in a browser: test_site_layout.py).
 
 Every page, read with html.parser: no broken local link, anchor or image, no error box, no raw
-directive; every image of the text in a numbered, captioned figure; no hand-numbered heading
-("9.6. 1."); no test machinery shown (nbval); bibliography labels in the author-year form of
-the citations; each chapter's launch buttons and download link; the glossary. The book is built
-once per run unless BOOK_HTML names a built one (see site_pages.py).
+directive, no dollar sign of unrendered math; every image of the text in a numbered, captioned
+figure; no hand-numbered heading ("9.6. 1."); no test machinery shown (nbval); bibliography
+labels in the author-year form of the citations; each chapter's launch buttons and download
+link; the glossary. The book is built once per run unless BOOK_HTML names a built one (see
+site_pages.py).
 """
 
 from __future__ import annotations
