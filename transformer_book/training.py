@@ -242,7 +242,8 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     draws from PyTorch's global generator (seed it before). ``tokenizer`` is a
     ``CharTokenizer`` or a ``subword.SubwordTokenizer`` (anything with their interface).
 
-    Run by ``torchrun`` after ``runtime.init_distributed()``, every process calls ``fit`` with
+    Run by ``torchrun`` between ``runtime.init_distributed()`` and
+    ``runtime.leave_distributed()``, every process calls ``fit`` with
     the same data: each step's batch is cut the same way everywhere and each process trains on
     its share (``bucketing.shard``), ``DistributedDataParallel`` averages the gradients, and
     only rank 0 logs and writes the checkpoint. Each process validates its share of the
@@ -319,9 +320,9 @@ def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Ba
     metrics = evaluate(model, batches, loss_fn, device, config.amp)
     predictions = translate(model, tokenizer, [s for s, _ in sample],
                             max_len=config.max_decode_len) if sample else []
-    correct = sum(p == t for p, (_, t) in zip(predictions, sample, strict=True))
     if rank_and_world()[1] == 1:
         return {**metrics, "exact_match": exact_match(predictions, [t for _, t in sample])}
+    correct = sum(p == t for p, (_, t) in zip(predictions, sample, strict=True))
     tokens = sum(b.num_tokens for b in batches)
     sums = torch.tensor([metrics["loss"] * tokens, metrics["token_accuracy"] * tokens, tokens,
                          correct, len(sample)], dtype=torch.float64, device=device)
