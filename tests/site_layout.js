@@ -1,9 +1,10 @@
 // Layout probe of tests/test_site.py, run by headless Chromium in a page that holds the book's
 // pages in iframes of one width. Once a page has loaded and MathJax has typeset it, it lists
 // the visible elements that reach past the right edge of the page, or of the article column
-// for elements inside the article, and do not sit in a box that scrolls sideways. Only the
-// outermost such element is listed. It also counts the search fields on show. The report is written as JSON into a pre element with
-// the id site-probe.
+// for elements inside the article (or whose words spill that far out of them), and do not sit
+// in a box that scrolls sideways. Only the outermost such element is listed. It also counts the
+// search fields on show. The report is written as JSON into a pre element with the id
+// site-probe.
 "use strict";
 
 function describe(el, doc) {
@@ -31,7 +32,12 @@ function overflowing(win) {
     if (style.display === "none" || style.visibility === "hidden") continue;
     const box = el.getBoundingClientRect();
     const limit = article && article.contains(el) ? column : page;
-    if (box.width === 0 || box.height === 0 || box.right <= limit + 1) continue;
+    // A word too long for its line spills out of the box that holds it (a heading's
+    // "DistributedDataParallel" on a phone): the box stays put, its scroll width grows.
+    const words = style.overflowX === "visible"
+      && Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+    const right = words ? Math.max(box.right, box.left + el.scrollWidth) : box.right;
+    if (box.width === 0 || box.height === 0 || right <= limit + 1) continue;
     let scrolls = false;
     for (let a = el.parentElement; a && a !== doc.body && !scrolls; a = a.parentElement) {
       const x = win.getComputedStyle(a).overflowX;
@@ -41,7 +47,7 @@ function overflowing(win) {
     }
     if (scrolls) continue;
     skipped.add(el);
-    found.push({element: describe(el, doc), right: Math.round(box.right), limit: Math.round(limit),
+    found.push({element: describe(el, doc), right: Math.round(right), limit: Math.round(limit),
                 text: (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 80)});
   }
   // Search fields a reader sees at once (the theme once drew a second one across the top).
