@@ -137,6 +137,18 @@ class Page(HTMLParser):
         if self._inside("span", "bibtex-citation") and self._inside("a"):
             self.citations[-1] += data
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def chromium() -> str:
+    """The headless browser of the browser tests: $CHROMIUM, else the first of BROWSERS found."""
+    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
+    if not found:
+        raise RuntimeError("no headless browser for the browser tests: install Chromium "
+                           "(Debian: `apt-get install chromium`) or set CHROMIUM to its path")
+    return found
+
+
 @cache
 def built_html() -> Path:
     """The HTML folder: $BOOK_HTML if set, else the book built once, warnings as errors."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -133,3 +136,36 @@ def test_one_chapter_template(path):
         assert part in opening, f"{path.name}: no {part} before the first section"
     numbered = [h for h in headings if re.match(r"#+ \d+(\.\d+)*\.? ", h)]
     assert not numbered, f"{path.name}: hand-numbered headings {numbered}"
+
+
+def test_jupyterlab_cells_follow_config_and_figures():
+    """Each chapter's front matter (maths macros, numbering) and caption cells are the ones
+    scripts/jupyterlab_cells.py writes from _config.yml and the figure cells: one source."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "jupyterlab_cells.py"),
+                             "--check"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_jupyterlab_cells_change_with_the_config():
+    """A macro changed in _config.yml makes every chapter's front matter stale."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import jupyterlab_cells
+
+    nb = nbformat.read(NOTEBOOKS[1], as_version=4)
+    macros = jupyterlab_cells.book_macros()
+    chapter = jupyterlab_cells.chapter_number(NOTEBOOKS[1])
+    assert not jupyterlab_cells.apply(nb, macros, chapter)
+    assert "\\dmodel: d_{\\text{model}}" in nb.cells[0].source
+    assert jupyterlab_cells.apply(nb, {**macros, "dmodel": "D"}, chapter)
+    assert "\\dmodel: D" in nb.cells[0].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_answers_stay_folded(path):
+    """A check cell whose output gives an exercise's answer away is folded, online (hide-output)
+    and in JupyterLab (outputs_hidden), until the reader opens it."""
+    for cell in _cells(path):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "hide-output" in tags:
+            assert cell["metadata"].get("jupyter", {}).get("outputs_hidden") is True, \
+                f"{path.name}: a hide-output cell shows its output in JupyterLab"

@@ -11,30 +11,17 @@ from __future__ import annotations
 
 import html as html_lib
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from site_pages import TOC_FILES, built_html
+from site_pages import TOC_FILES, built_html, chromium
 
 
 @pytest.fixture(scope="module")
 def html() -> Path:
     return built_html()
-
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def _chromium() -> str:
-    found = os.environ.get("CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
-    if not found:
-        pytest.fail("no headless browser for the layout check: install Chromium (Debian: "
-                    "`apt-get install chromium`) or set CHROMIUM to its path")
-    return found
 
 
 def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str, dict]:
@@ -51,7 +38,7 @@ def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str
     harness = workdir / "harness.html"
     harness.write_text(f"<!doctype html><html><body style='margin:0'>{frames}"
                        f"<script>{probe}</script></body></html>", encoding="utf-8")
-    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync",
                "--hide-scrollbars", "--allow-file-access-from-files",
                f"--user-data-dir={workdir / 'profile'}", "--virtual-time-budget=60000",
