@@ -167,5 +167,7 @@ def test_answers_stay_folded(path):
     for cell in _cells(path):
         tags = cell.get("metadata", {}).get("tags", [])
         if "hide-output" in tags:
-            assert cell["metadata"].get("jupyter", {}).get("outputs_hidden") is True, \
+            metadata = cell["metadata"]
+            assert metadata.get("jupyter", {}).get("outputs_hidden") is True and metadata.get(
+                "collapsed") is True, \
                 f"{path.name}: a hide-output cell shows its output in JupyterLab"

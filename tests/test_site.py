@@ -191,3 +191,19 @@ def test_math_macros_become_latex_commands():
     latex = _book_site().latex_macros({"dk": "d_k", "norm": ["\\lVert #1 \\rVert", 1]})
     assert latex == "\\newcommand{\\dk}{d_k}\n\\newcommand{\\norm}[1]{\\lVert #1 \\rVert}\n"
 
+
+
+def test_answers_stay_folded_online(html):
+    """A check cell tagged hide-output (its output gives an exercise's answer away) shows its
+    output only when the reader unfolds it; the chapters have such cells."""
+    folded = 0
+    for chapter in CHAPTERS:
+        text = (html / f"{chapter}.html").read_text(encoding="utf-8")
+        cells = re.split(r'<div class="cell ', text)[1:]
+        for cell in cells:
+            if "tag_hide-output" not in cell.split(">", 1)[0]:
+                continue
+            before_output = cell.split('class="cell_output', 1)[0]
+            assert "<details" in before_output, f"{chapter}: a hide-output cell's output is open"
+            folded += 1
+    assert folded >= 9, folded
