@@ -25,7 +25,9 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from student_edition import find_coding_exercises  # noqa: E402
 
-LABEL = re.compile(r"^:label:\s*(\S+)", re.MULTILINE)
+# An exercise's label: ``:label:`` of a MyST ``{exercise}``, or the anchor before "**Exercise"
+# in the portable edition (which the student notebooks are written from).
+LABEL = re.compile(r'^:label:\s*(\S+)|<a id="([^"]+)"[^>]*></a>\*\*Exercise\b', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,11 @@ class Grade:
 def _label(nb, solution: int) -> str:
     """The label of the last exercise directive before the solution cell."""
     for cell in reversed(nb.cells[:solution]):
-        if cell.cell_type == "markdown" and "{exercise}" in cell.source:
+        if cell.cell_type == "markdown" and ("{exercise}" in cell.source
+                                             or "**Exercise" in cell.source):
             found = LABEL.findall(cell.source)
             if found:
-                return found[-1]
+                return "".join(found[-1])
     return f"cell {solution}"
 
 

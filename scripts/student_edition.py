@@ -4,23 +4,29 @@
     python scripts/student_edition.py --out /tmp/handout    # elsewhere
     python scripts/student_edition.py --html                # + HTML book, no solutions
 
-For every chapter in notebooks/ it writes a copy in which
+The student notebooks are built on the portable edition (``scripts/portable_edition.py``): plain
+Markdown and LaTeX, so they read the same in any Jupyter, Colab or VS Code. For every chapter in
+notebooks/ it writes the chapter's portable edition in which
 
 - each code cell tagged ``solution`` has the lines from ``# BEGIN SOLUTION`` to ``# END SOLUTION``
   (markers included) replaced by ``raise NotImplementedError("Exercise: write your solution here")``
   at the indentation of the ``# BEGIN SOLUTION`` line; lines outside the markers (a ``def`` line,
   a docstring) stay, and the cell's outputs are cleared;
-- the markdown solutions are removed: ``{solution}`` blocks (colon or backtick fences), the gated
-  ``{solution-start}`` / ``{solution-end}`` pairs and any markdown cell between them;
+- the written solutions are removed: the ``<details>`` blocks "Solution to Exercise ..." and the
+  markdown cells of a gated solution (tagged ``solution``); in MyST notebooks, the ``{solution}``
+  blocks (colon or backtick fences), the gated ``{solution-start}`` / ``{solution-end}`` pairs and
+  any markdown cell between them;
 - the code cells tagged ``check`` stay, with their outputs cleared, so the student runs them to
   see whether the answer is right.
 
-The output folder is also a book source of its own (the student notebooks, a copy of book/,
-``_toc.yml``, and ``_config.yml`` with sphinx-exercise's ``hide_solutions: true`` and no launch
-buttons); ``--html`` builds it (``jupyter-book build <out> -W -n --keep-going``) into
-``<out>/_build/html``: the book with every exercise and no solution. The hidden-solutions site is
-built from the student notebooks rather than with ``hide_solutions`` alone because
-sphinx-exercise 1.2.1 crashes on gated solutions when ``hide_solutions`` is on
+With the whole book, ``<out>/site/`` is also a book source of its own, in MyST, since the site
+renders exercises, glossary links and citations from it: the chapters with the same solutions
+removed, a copy of book/, ``_toc.yml``, and ``_config.yml`` with sphinx-exercise's
+``hide_solutions: true`` and no launch buttons. ``--html`` builds it
+(``jupyter-book build <out>/site -W -n --keep-going``) into ``<out>/site/_build/html``: the book
+with every exercise and no solution, whose download buttons give the student notebooks. The
+hidden-solutions site is built from student notebooks rather than with ``hide_solutions`` alone
+because sphinx-exercise 1.2.1 crashes on gated solutions when ``hide_solutions`` is on
 (executablebooks/sphinx-exercise#89) and would leave their code cells visible.
 The committed tree is never modified: the output folder must lie under _build/ or outside it.
 """
@@ -38,6 +44,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from portable_edition import portable_notebook  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "_build" / "student"
 STUB = 'raise NotImplementedError("Exercise: write your solution here")'
@@ -50,6 +59,10 @@ END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
 # An opening fence of a MyST directive: ``:::{name}`` or ````` ```{name} ````` (3 or more marks).
 FENCE_OPEN = re.compile(r"^[ \t]{0,3}(?P<fence>:{3,}|`{3,})\{(?P<name>[\w-]+)\}")
 SOLUTION_DIRECTIVES = {"solution", "solution-start", "solution-end"}
+# A written solution of the portable edition: <details> whose summary begins "Solution".
+DETAILS_OPEN = re.compile(r"^[ \t]*<details\b[^>]*>[ \t]*$")
+DETAILS_CLOSE = re.compile(r"^[ \t]*</details>[ \t]*$")
+SOLUTION_SUMMARY = re.compile(r"^[ \t]*<summary>[ \t]*Solution\b")
 STUDENT_NOTE = (
     "> **Student edition.** In each coding exercise, replace the line "
     "`raise NotImplementedError(...)` with your code, then run the check cell after it: "
@@ -133,6 +146,35 @@ def split_solution_directives(markdown: str) -> tuple[str, list[str]]:
     return "\n".join(kept).strip("\n"), removed
 
 
+def split_solution_details(markdown: str) -> tuple[str, int]:
+    """Remove every ``<details>`` block whose ``<summary>`` begins with "Solution".
+
+    Returns the remaining text and the number of blocks removed. Blocks nested inside one are
+    removed with it; a block that is never closed is an error.
+    """
+    lines = markdown.splitlines()
+    kept: list[str] = []
+    removed = 0
+    i = 0
+    while i < len(lines):
+        if (DETAILS_OPEN.match(lines[i]) and i + 1 < len(lines)
+                and SOLUTION_SUMMARY.match(lines[i + 1])):
+            depth, j = 1, i + 1
+            while j < len(lines) and depth:
+                depth += bool(DETAILS_OPEN.match(lines[j])) - bool(DETAILS_CLOSE.match(lines[j]))
+                j += 1
+            if depth:
+                raise ValueError(f"the solution <details> on line {i + 1} is not closed")
+            removed += 1
+            i = j
+        else:
+            kept.append(lines[i])
+            i += 1
+    if not removed:
+        return markdown, 0
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n"), removed
+
+
 def find_coding_exercises(nb) -> list[CodingExercise]:
     """The coding exercises of a notebook: each ``solution`` cell and the ``check`` cells after it.
 
@@ -171,7 +213,10 @@ def student_notebook(nb):
     gated = False  # between {solution-start} and {solution-end}
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
+            if SOLUTION_TAG in tags(cell):
+                continue  # the portable edition's gated solution: its note and prose
             text, removed = split_solution_directives(cell.source)
+            text = split_solution_details(text)[0]
             if {"solution-start", "solution-end"} & set(removed) and text.strip():
                 # Text beside a gated fence could be part of the solution: refuse to guess.
                 raise ValueError(f"cell {i}: a {{solution-start}} or {{solution-end}} fence must "
@@ -214,6 +259,15 @@ def student_notebook(nb):
     return nb
 
 
+def handout_notebook(nb, doc: str):
+    """The notebook a student gets: the portable edition of chapter ``doc``, solutions removed.
+
+    ``doc`` is the chapter's name in the book (``notebooks/04_multi_head_attention``); a notebook
+    outside the book is translated with its own figures and exercises.
+    """
+    return student_notebook(portable_notebook(nb, doc, keep_markers=True))
+
+
 def student_config(config_path: Path = ROOT / "_config.yml") -> dict:
     """The book's configuration for the student site.
 
@@ -240,13 +294,24 @@ def _check_out(out: Path) -> None:
                          f"folder outside {root}")
 
 
+HEADER = "# Generated by scripts/student_edition.py from _config.yml: do not edit.\n"
+
+
+def _ours(out: Path) -> bool:
+    """Whether ``out`` was written by this script (now, or before the site moved to site/)."""
+    return any(config.is_file() and config.read_text(encoding="utf-8").startswith(HEADER)
+               for config in (out / "site" / "_config.yml", out / "_config.yml"))
+
+
 def write_student_edition(out: Path, notebooks: list[Path] | None = None,
                           ) -> list[tuple[Path, int]]:
     """Write the student edition to ``out``; return ``(path, coding exercises)`` per notebook.
 
-    ``out/notebooks/`` gets the student notebooks. With the default (every chapter), ``out`` also
-    becomes a book source of its own, ready for ``jupyter-book build <out>``: ``_config.yml``
-    (:func:`student_config`), ``_toc.yml`` and a copy of ``book/``.
+    ``out/notebooks/`` gets the student notebooks (:func:`handout_notebook`). With the default
+    (every chapter), ``out/site/`` also becomes a book source of its own, ready for
+    ``jupyter-book build <out>/site``: the MyST chapters without solutions
+    (:func:`student_notebook`), ``_config.yml`` (:func:`student_config`), ``_toc.yml`` and a
+    copy of ``book/``.
     """
     out = out.resolve()
     _check_out(out)
@@ -257,40 +322,57 @@ def write_student_edition(out: Path, notebooks: list[Path] | None = None,
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         try:
-            students.append((path.name, student_notebook(nb), len(find_coding_exercises(nb))))
+            site = student_notebook(nb) if whole_book else None
+            handout = handout_notebook(nb, f"notebooks/{path.stem}")
+            students.append((path.name, handout, site, len(find_coding_exercises(nb))))
         except ValueError as error:
-            raise ValueError(f"{path.name}: {error}") from None
+            message = str(error)
+            raise ValueError(message if message.startswith(path.name)
+                             else f"{path.name}: {message}") from None
     target = out / "notebooks"
-    header = "# Generated by scripts/student_edition.py from _config.yml: do not edit.\n"
-    config_file = out / "_config.yml"
-    ours = config_file.is_file() and config_file.read_text(encoding="utf-8").startswith(header)
-    if whole_book and not ours and any((out / d).exists() for d in ("notebooks", "book")):
-        raise ValueError(f"--out={out} already has a notebooks/ or book/ folder that this script "
-                         "did not write; choose an empty or new folder")
-    if whole_book and target.exists():
-        shutil.rmtree(target)  # drop chapters renamed or removed since the last run
+    if whole_book and not _ours(out) and any((out / d).exists()
+                                             for d in ("notebooks", "book", "site")):
+        raise ValueError(f"--out={out} already has a notebooks/, book/ or site/ folder that this "
+                         "script did not write; choose an empty or new folder")
+    if whole_book:
+        for old in (target, out / "site", out / "book"):  # chapters renamed or removed since
+            if old.exists():
+                shutil.rmtree(old)
+        for old in (out / "_config.yml", out / "_toc.yml"):  # the layout before site/
+            old.unlink(missing_ok=True)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, student, count in students:
-        nbformat.write(student, target / name)
+    for name, handout, _, count in students:
+        nbformat.write(handout, target / name)
         written.append((target / name, count))
     if whole_book:
+        site = out / "site"
+        (site / "notebooks").mkdir(parents=True)
+        for name, _, student, _ in students:
+            nbformat.write(student, site / "notebooks" / name)
         text = yaml.safe_dump(student_config(), sort_keys=False, allow_unicode=True)
-        (out / "_config.yml").write_text(header + text, encoding="utf-8")
-        shutil.copy2(ROOT / "_toc.yml", out / "_toc.yml")
-        if (out / "book").exists():
-            shutil.rmtree(out / "book")
-        shutil.copytree(ROOT / "book", out / "book")
+        (site / "_config.yml").write_text(HEADER + text, encoding="utf-8")
+        shutil.copy2(ROOT / "_toc.yml", site / "_toc.yml")
+        shutil.copytree(ROOT / "book", site / "book")
     return written
 
 
 def build_html(out: Path) -> int:
-    """Build the student book at ``out`` into ``out/_build/html``; return the exit code."""
+    """Build the student book at ``out/site`` into ``out/site/_build/html``; return the exit code.
+
+    The download button of each chapter then gives the student notebook of ``out/notebooks``.
+    """
+    site = out / "site"
     exe = Path(sys.executable).with_name("jupyter-book")
-    command = [str(exe) if exe.exists() else "jupyter-book", "build", str(out),
+    command = [str(exe) if exe.exists() else "jupyter-book", "build", str(site),
                "-W", "-n", "--keep-going"]
     print("$", " ".join(command), flush=True)
-    return subprocess.call(command, cwd=out)
+    code = subprocess.call(command, cwd=site)
+    sources = site / "_build" / "html" / "_sources" / "notebooks"
+    if code == 0 and sources.is_dir():
+        for handout in sorted((out / "notebooks").glob("*.ipynb")):
+            shutil.copy2(handout, sources / handout.name)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -319,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.html:
         code = build_html(out)
         if code == 0:
-            print(f"student book (no solutions) in {out / '_build' / 'html'}")
+            print(f"student book (no solutions) in {out / 'site' / '_build' / 'html'}")
         return code
     return 0
 

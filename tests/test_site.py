@@ -75,6 +75,7 @@ def test_no_error_box_and_no_raw_directive(html, pages):
 
 
 def test_launch_buttons_point_to_the_chapter_notebooks(html, pages):
+    """Binder opens JupyterLab on notebooks/ (MyST); Colab opens the portable edition."""
     repo = urlsplit(CONFIG["repository"]["url"]).path.strip("/")
     branch = CONFIG["repository"].get("branch", "main")
     colab = CONFIG["launch_buttons"]["colab_url"].rstrip("/")
@@ -84,13 +85,25 @@ def test_launch_buttons_point_to_the_chapter_notebooks(html, pages):
         path = (html / f"{chapter}.html").resolve()
         links = {url for _, url in pages[path].links}
         notebook = f"{chapter}.ipynb"
-        assert f"{colab}/github/{repo}/blob/{branch}/{notebook}" in links, (chapter, "Colab")
+        portable = f"portable/{Path(chapter).name}.ipynb"
+        assert (ROOT / portable).is_file(), portable
+        colabs = [u for u in links if u.startswith(f"{colab}/")]
+        assert colabs == [f"{colab}/github/{repo}/blob/{branch}/{portable}"], (chapter, colabs)
         binder_prefix = f"{binder}/v2/gh/{repo}/{branch}?urlpath="
         binders = [u for u in links if u.startswith(binder_prefix)]
         assert binders, (chapter, "no Binder button")
         expected = "lab/tree/" if interface == "jupyterlab" else "tree/"
         assert all(u.endswith(f"{expected}{notebook}") for u in binders), (chapter, binders)
         assert f"../_sources/{notebook}" in links, (chapter, "no download link")
+
+
+def test_no_solution_marker_is_shown_in_a_code_cell(html, pages):
+    """The BEGIN/END SOLUTION lines are for the student edition; the code around them stays."""
+    for chapter in CHAPTERS:
+        shown = "".join(pages[(html / f"{chapter}.html").resolve()].shown)
+        assert "# BEGIN SOLUTION" not in shown and "# END SOLUTION" not in shown, chapter
+    ch05 = "".join(pages[(html / "notebooks/05_positional_encoding.html").resolve()].shown)
+    assert "def decode_position(pe):\n    d_model = pe.size(-1)" in ch05
 
 
 def test_math_is_rendered_by_the_vendored_mathjax(html, pages):
@@ -207,3 +220,13 @@ def test_answers_stay_folded_online(html):
             assert "<details" in before_output, f"{chapter}: a hide-output cell's output is open"
             folded += 1
     assert folded >= 9, folded
+
+
+def test_solution_markers_are_stripped_and_colab_urls_rewritten():
+    site = _book_site()
+    code = "def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\nx = 1  # END SOLUTION"
+    assert site.without_solution_markers(code) == "def f():\n    return 1\nx = 1  # END SOLUTION"
+    url = "https://colab.research.google.com/github/o/r/blob/main/notebooks/04_mha.ipynb"
+    portable = url.replace("notebooks/", "portable/")
+    assert site.portable_colab_url(url, "notebooks/04_mha") == portable
+    assert site.portable_colab_url(url, "book/intro") == url

@@ -155,9 +155,13 @@ def test_the_whole_edition_is_a_book_source_with_solutions_hidden(tmp_path):
     out = tmp_path / "student"
     written = se.write_student_edition(out)
     assert sorted(p.name for p, _ in written) == [p.name for p in NOTEBOOKS]
-    assert (out / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
-    assert (out / "book" / "glossary.md").is_file()
-    config = yaml.safe_load((out / "_config.yml").read_text(encoding="utf-8"))
+    assert all(p.parent == out / "notebooks" for p, _ in written), "the handouts"
+    site = out / "site"
+    assert sorted(p.name for p in (site / "notebooks").glob("*.ipynb")) == [
+        p.name for p in NOTEBOOKS]
+    assert (site / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
+    assert (site / "book" / "glossary.md").is_file()
+    config = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
     book = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     assert config["sphinx"]["config"].pop("hide_solutions") is True
     assert "launch_buttons" not in config and config["html"].pop("use_edit_page_button") is False
@@ -183,12 +187,57 @@ def test_the_whole_edition_never_deletes_folders_it_did_not_write(tmp_path):
     out = tmp_path / "edition"
     se.write_student_edition(out)
     se.write_student_edition(out)  # its own earlier output is replaced
+    assert not (out / "_config.yml").exists() and (out / "site" / "_config.yml").is_file()
 
 
 @pytest.mark.parametrize("where", [".", "notebooks", "book", ".."])
 def test_the_command_refuses_to_write_into_the_committed_tree(where):
     with pytest.raises(ValueError, match="--out="):
         se.write_student_edition(ROOT / where, NOTEBOOKS[:1])
+
+
+def test_the_handout_is_the_portable_edition_without_solutions():
+    handout = se.handout_notebook(toy_chapter(), "notebooks/99_toy")
+    text = "\n".join(c.source for c in handout.cells)
+    assert "Because." not in text and "FACTOR * x" not in text and "Solution" not in text
+    assert "{exercise}" not in text and "**Exercise 1**" in text and "**Exercise 2**" in text
+    assert "Student edition" in handout.cells[1].source
+    (solution,) = [c for c in handout.cells if "solution" in se.tags(c)]
+    assert solution.source == 'def double(x):\n    """Twice x."""\n    ' + se.STUB
+    nbformat.validate(handout)
+
+
+def test_solution_details_are_removed_with_what_they_nest():
+    text = ("Before.\n\n<details>\n<summary>Solution to Exercise 1.1</summary>\n\nA.\n\n"
+            "<details>\n<summary>More</summary>\n\nB.\n\n</details>\n\n</details>\n\nAfter.")
+    assert se.split_solution_details(text) == ("Before.\n\nAfter.", 1)
+    other = "<details>\n<summary>Going deeper</summary>\n\nC.\n\n</details>"
+    assert se.split_solution_details(other) == (other, 0)
+    with pytest.raises(ValueError, match="not closed"):
+        se.split_solution_details("<details>\n<summary>Solution to Exercise 1</summary>\nD.")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_hands_out_a_portable_notebook(path):
+    teacher = nbformat.read(path, as_version=4)
+    handout = se.handout_notebook(teacher, f"notebooks/{path.stem}")
+    portable = se.portable_notebook(teacher, f"notebooks/{path.stem}", keep_markers=True)
+    text = "\n".join(c.source for c in handout.cells)
+    assert "# BEGIN SOLUTION" not in text and "<details>" not in text and "Solution to" not in text
+    assert not [line for c in handout.cells if c.cell_type == "markdown"
+                for line in pe_leftovers(c.source)], "MyST left in the handout"
+    exercises = se.find_coding_exercises(teacher)
+    assert text.count(se.STUB) >= len(exercises)
+    assert sum("check" in se.tags(c) for c in handout.cells) == sum(len(e.checks)
+                                                                   for e in exercises)
+    found = leaks(answers(portable, portable_solution_strings), student_text(handout))
+    assert not found, f"{path.name}: solution text in the student notebook: {found}"
+
+
+def pe_leftovers(markdown: str) -> list[str]:
+    import portable_edition
+
+    return portable_edition.leftovers(markdown, portable_edition.load_book().macros)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -391,6 +440,27 @@ def solution_strings(nb) -> list[str]:
     return sorted({w for w in words if len(w.split()) >= LEAK_MIN_WORDS})
 
 
+def portable_solution_strings(nb) -> list[str]:
+    """:func:`solution_strings` of a portable notebook (markers kept): the code between the
+    markers, the ``<details>`` solution blocks, the markdown cells tagged ``solution``."""
+    lines: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type == "code" and se.SOLUTION_TAG in se.tags(cell):
+            inside = False
+            for line in cell.source.splitlines():
+                if se.BEGIN.match(line) or se.END.match(line):
+                    inside = bool(se.BEGIN.match(line))
+                elif inside:
+                    lines.append(line)
+        elif cell.cell_type == "markdown" and se.SOLUTION_TAG in se.tags(cell):
+            lines += cell.source.splitlines()
+        elif cell.cell_type == "markdown":
+            kept = set(se.split_solution_details(cell.source)[0].splitlines())
+            lines += [line for line in cell.source.splitlines() if line not in kept]
+    words = (normalised(line) for line in lines)
+    return sorted({w for w in words if len(w.split()) >= LEAK_MIN_WORDS})
+
+
 def student_text(nb) -> str:
     """Everything a student notebook shows: the sources and every text output, normalised."""
     parts = []
@@ -409,17 +479,18 @@ def leaks(solutions: list[str], shown: str) -> list[str]:
     return [line for line in solutions if f" {line} " in f" {shown} "]
 
 
-def answers(nb) -> list[str]:
+def answers(nb, strings=solution_strings) -> list[str]:
     """The solution lines a student could not have read in the chapter before its exercises.
 
     A solution may reuse a line the chapter itself taught (``memory = model.encode(src)``); that
     line is given, not leaked. Everything else of a solution must stay out of the student edition.
     """
     first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
-                  and re.search(r"^\s*(:::+|```+)\{exercise\}", c.source, re.MULTILINE)),
+                  and re.search(r"^\s*(:::+|```+)\{exercise\}|\*\*Exercise\b", c.source,
+                                re.MULTILINE)),
                  len(nb.cells))
     body = student_text(nbformat.v4.new_notebook(cells=nb.cells[:first]))
-    return [line for line in solution_strings(nb) if f" {line} " not in f" {body} "]
+    return [line for line in strings(nb) if f" {line} " not in f" {body} "]
 
 
 def test_solution_strings_cover_every_kind_of_solution():
@@ -463,10 +534,12 @@ def student_html(tmp_path_factory) -> Path:
         return Path(given)
     out = tmp_path_factory.mktemp("student")
     se.write_student_edition(out)
+    site = out / "site"
     exe = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(exe) if exe.exists() else "jupyter-book", "build", str(out),
-                             "--keep-going"], cwd=out, capture_output=True, text=True, check=False)
-    html_dir = out / "_build" / "html"
+    result = subprocess.run([str(exe) if exe.exists() else "jupyter-book", "build", str(site),
+                             "--keep-going"], cwd=site, capture_output=True, text=True,
+                            check=False)
+    html_dir = site / "_build" / "html"
     assert (html_dir / "notebooks").is_dir(), result.stdout[-3000:] + result.stderr[-3000:]
     return html_dir
 

@@ -8,12 +8,23 @@
 * Math macros. ``_config.yml`` defines the book's notation once, as MathJax macros
   (``mathjax3_config.tex.macros``); for the LaTeX/PDF build this extension turns the same
   definitions into ``\\newcommand`` lines of the preamble.
+* Colab opens the portable edition. sphinx-book-theme points every launch button at the page's
+  notebook in ``notebooks/``; Colab cannot render MyST, so its button is pointed at the same
+  chapter in ``portable/`` (written by ``scripts/portable_edition.py``). Binder, which opens
+  JupyterLab, keeps ``notebooks/``.
+* No solution markers on the site. The ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines of a
+  solution cell tell the student edition what to replace by a stub; the pages show the code
+  without them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
+from docutils import nodes
 from pybtex.database import Entry, Person
 from pybtex.plugin import register_plugin
 from pybtex.richtext import Text
@@ -80,8 +91,60 @@ def _add_latex_macros(app: Sphinx, config: Config) -> None:
             config.latex_elements.get("preamble", "") + latex_macros(macros))
 
 
+SOURCE_DIR = "notebooks"
+PORTABLE_DIR = "portable"
+SOLUTION_MARKER = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*$")
+
+
+def without_solution_markers(code: str) -> str:
+    """The code of a cell without its ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines."""
+    return "\n".join(line for line in code.split("\n") if not SOLUTION_MARKER.match(line))
+
+
+def _strip_solution_markers(app: Sphinx, doctree: nodes.document) -> None:
+    """Remove the marker lines from the code of every notebook cell (not from prose examples)."""
+    for container in doctree.findall(nodes.container):
+        if container.get("nb_element") != "cell_code_source":
+            continue
+        for block in container.findall(nodes.literal_block):
+            code = block.astext()
+            stripped = without_solution_markers(code)
+            if stripped != code:
+                block.children = [nodes.Text(stripped)]
+                block.rawsource = stripped
+
+
+def portable_colab_url(url: str, pagename: str) -> str:
+    """A Colab launch URL for ``notebooks/<name>.ipynb`` -> the same for ``portable/<name>.ipynb``.
+
+    Any other URL (another page, another folder) is returned unchanged.
+    """
+    prefix = f"{SOURCE_DIR}/"
+    source = f"/{pagename}.ipynb"
+    if not pagename.startswith(prefix) or not url.endswith(source):
+        return url
+    return url[: -len(source)] + f"/{PORTABLE_DIR}/{pagename[len(prefix):]}.ipynb"
+
+
+def _colab_opens_portable(app: Sphinx, pagename: str, templatename: str,
+                          context: dict[str, Any], doctree: nodes.document | None) -> None:
+    """After sphinx-book-theme's launch buttons: the Colab button opens ``portable/``."""
+    portable = Path(app.srcdir) / PORTABLE_DIR / f"{Path(pagename).name}.ipynb"
+    if not portable.is_file():
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if button.get("text") == "Colab":
+                button["url"] = portable_colab_url(button["url"], pagename)
+
+
 def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.labels", "author_year", AuthorYearLabelStyle)
     register_plugin("pybtex.style.formatting", "author_year", AuthorYearStyle)
     app.connect("config-inited", _add_latex_macros)
+    app.connect("doctree-read", _strip_solution_markers)
+    # sphinx-book-theme adds the launch buttons at priority 501; rewrite them after it.
+    app.connect("html-page-context", _colab_opens_portable, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
