@@ -421,12 +421,7 @@ def solution_strings(nb) -> list[str]:
     gated = False
     for cell in nb.cells:
         if cell.cell_type == "code" and se.SOLUTION_TAG in se.tags(cell):
-            inside = False
-            for line in cell.source.splitlines():
-                if se.BEGIN.match(line) or se.END.match(line):
-                    inside = bool(se.BEGIN.match(line))
-                elif inside:
-                    lines.append(line)
+            lines += _between_markers(cell.source)
         elif cell.cell_type == "markdown":
             kept, removed = se.split_solution_directives(cell.source)
             if gated and not removed:
@@ -440,18 +435,24 @@ def solution_strings(nb) -> list[str]:
     return sorted({w for w in words if len(w.split()) >= LEAK_MIN_WORDS})
 
 
+def _between_markers(source: str) -> list[str]:
+    """The lines of a solution cell between ``# BEGIN SOLUTION`` and ``# END SOLUTION``."""
+    lines, inside = [], False
+    for line in source.splitlines():
+        if se.BEGIN.match(line) or se.END.match(line):
+            inside = bool(se.BEGIN.match(line))
+        elif inside:
+            lines.append(line)
+    return lines
+
+
 def portable_solution_strings(nb) -> list[str]:
     """:func:`solution_strings` of a portable notebook (markers kept): the code between the
     markers, the ``<details>`` solution blocks, the markdown cells tagged ``solution``."""
     lines: list[str] = []
     for cell in nb.cells:
         if cell.cell_type == "code" and se.SOLUTION_TAG in se.tags(cell):
-            inside = False
-            for line in cell.source.splitlines():
-                if se.BEGIN.match(line) or se.END.match(line):
-                    inside = bool(se.BEGIN.match(line))
-                elif inside:
-                    lines.append(line)
+            lines += _between_markers(cell.source)
         elif cell.cell_type == "markdown" and se.SOLUTION_TAG in se.tags(cell):
             lines += cell.source.splitlines()
         elif cell.cell_type == "markdown":
