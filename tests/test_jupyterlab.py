@@ -206,6 +206,16 @@ def test_every_chapter_reads_cleanly_in_jupyterlab(folder, myst, tmp_path):
         assert shot.stat().st_size > 50_000, f"{shot} is too small to show a chapter"
 
 
+def test_jupyterlab_myst_is_installed_and_compatible():
+    """The README's install gives JupyterLab the MyST renderer, in versions that agree."""
+    result = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"],
+                            capture_output=True, text=True, check=False)
+    listing = result.stdout + result.stderr
+    line = next((x for x in listing.splitlines() if "jupyterlab-myst" in x), "")
+    assert "enabled" in line and "OK" in line, listing
+    assert "not compatible" not in listing, listing
+
+
 @pytest.mark.parametrize("myst", [True, False], ids=["with-myst", "without-myst"])
 def test_the_probe_finds_raw_syntax_maths_errors_and_missing_figures(myst, tmp_path):
     """The same probe on a notebook with the defects it looks for."""
