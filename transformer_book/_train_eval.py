@@ -51,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--alpha", type=finite_float, default=ALPHA,
                        help=f"beam's length penalty ((5 + length) / 6) ** alpha (default {ALPHA})")
     group.add_argument("--average-last", type=positive_int, default=1, metavar="K",
-                       help="average the weights of the last K epochs into the final model, "
-                            "saved as NAME.avg.pt next to --out (default 1: no averaging)")
+                       help="average the weights of the last K epochs (of this run, when "
+                            "resuming) into the final model, saved as NAME.avg.pt next to "
+                            "--out (default 1: no averaging)")
     for flag, field in SIZES.items():
         group.add_argument(f"--{flag.replace('_', '-')}", type=positive_int,
                            help=f"the model's {field}, instead of the preset's")
@@ -136,7 +137,9 @@ def check_averaging(args: argparse.Namespace) -> None:
 
 
 def epoch_keeper(model: Transformer, args: argparse.Namespace) -> LastEpochs | None:
-    """``fit``'s ``on_epoch_end`` hook for ``--average-last``, or ``None`` without it."""
+    """``fit``'s ``on_epoch_end`` hook for ``--average-last``, or ``None`` without it. It keeps
+    the epochs this process trains: a resumed run averages only its own epochs (the weights of
+    earlier ones are not on disk)."""
     return LastEpochs(model, args.average_last) if args.average_last > 1 else None
 
 
