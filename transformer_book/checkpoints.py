@@ -238,8 +238,10 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
                     ) -> Checkpoint:
     """Read a checkpoint with ``torch.load(weights_only=True)`` and rebuild model and tokenizer.
 
-    The file is checked before any model is built: its config must describe a model of at most
-    ``MAX_ELEMENTS`` numbers, every weight must have the shape that config gives it and be
+    The file is checked before any model is built: its records must be stored uncompressed
+    (checked in the zip's directory before ``torch.load``), its config must describe a model of
+    at most ``MAX_ELEMENTS`` numbers, ``MAX_LAYERS`` layers and ``MAX_POSITIONS`` positions,
+    every weight must have the shape that config gives it and be
     finite, and the other fields must have their types. Raises ``CheckpointError`` with a
     one-line reason: the file is missing, not a regular file, not a checkpoint, holds Python
     objects other than tensors (refused as unsafe) or is damaged (naming the first bad key).
