@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 import pytest
 import torch
@@ -143,7 +144,7 @@ def test_not_a_regular_file(tmp_path):
 
 def test_a_huge_config_is_refused_before_anything_is_allocated(saved):
     path, _, _ = saved
-    rewrite(path, lambda s: s["config"].update(d_model=2**20, num_heads=1, max_len=2**20))
+    rewrite(path, lambda s: s["config"].update(d_model=2**20, num_heads=1))
     with pytest.raises(CheckpointError, match=f"more than the {MAX_ELEMENTS:,} a checkpoint"):
         load_checkpoint(path)
 
@@ -179,3 +180,117 @@ def test_malformed_fields_give_one_line(saved, damage, reason):
     with pytest.raises(CheckpointError, match="is a damaged checkpoint") as info:
         load_checkpoint(path)
     assert reason in str(info.value) and "\n" not in str(info.value)
+
+
+# --- Round two: what a file declares never drives memory or time ------------------------------
+
+@pytest.mark.parametrize("sizes, reason", [
+    ({"num_layers": 100_000, "d_model": 2, "num_heads": 1, "d_ff": 1}, "num_layers=100,000"),
+    ({"max_len": 180_000_000}, "max_len=180,000,000"),
+])
+def test_a_config_of_many_modules_or_positions_is_refused_before_any_is_built(saved, monkeypatch,
+                                                                             sizes, reason):
+    path, _, _ = saved
+    rewrite(path, lambda s: s["config"].update(sizes))
+    monkeypatch.setattr(checkpoints, "Transformer", None)  # building anything would fail
+    with pytest.raises(CheckpointError, match=f"asks for {reason}, more than the"):
+        load_checkpoint(path)
+
+
+def test_compressed_records_are_refused_before_torch_load_inflates_them(saved, monkeypatch):
+    import zipfile
+
+    path, _, _ = saved
+    bomb = path.with_name("bomb.pt")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    monkeypatch.setattr(checkpoints.torch, "load", None)  # never reached
+    with pytest.raises(CheckpointError, match="holds a compressed record .* refused as unsafe"):
+        load_checkpoint(bomb)
+    assert saved_epoch(bomb) is None
+
+
+def test_the_legacy_format_is_refused(saved):
+    path, _, _ = saved
+    state = torch.load(path, weights_only=True)
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(CheckpointError, match="not a zip-format PyTorch file"):
+        load_checkpoint(path)
+
+
+class FailingFile:
+    """A file whose writes fail (with ``fault``) once ``room`` bytes are written."""
+
+    def __init__(self, f, room: int, fault: BaseException):
+        self.f, self.room, self.fault = f, room, fault
+
+    def write(self, data) -> int:
+        self.room -= len(data)
+        if self.room < 0:
+            raise self.fault
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+@pytest.mark.parametrize("fault", [OSError(28, "No space left on device"),
+                                   OSError(27, "File too large"), KeyboardInterrupt()])
+def test_a_failed_write_inside_torch_save_surfaces_as_itself(saved, monkeypatch, fault):
+    # torch's zip writer turns the failed write into "RuntimeError: unexpected pos ..."
+    path, model, tok = saved
+    before = path.read_bytes()
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(checkpoints.os, "fdopen",
+                        lambda fd, mode: FailingFile(real_fdopen(fd, mode), 10_000, fault))
+    with pytest.raises(type(fault)) as info:
+        save_checkpoint(path, model, tok, epoch=2)
+    assert info.value is fault
+    assert path.read_bytes() == before and [p.name for p in path.parent.iterdir()] == ["m.pt"]
+
+
+def test_a_file_name_of_255_bytes_can_be_saved(saved):
+    _, model, tok = saved
+    path = saved[0].with_name("m" * 252 + ".pt")
+    save_checkpoint(path, model, tok, epoch=1)
+    assert saved_epoch(path) == 1
+
+
+def test_a_save_through_a_symbolic_link_keeps_the_link(saved):
+    path, model, tok = saved
+    link = path.with_name("link.pt")
+    link.symlink_to(path.name)
+    save_checkpoint(link, model, tok, epoch=2)
+    assert link.is_symlink() and saved_epoch(path) == 2
+
+
+def _resume_with(path, model, tok, damage):
+    """Train one epoch into ``path``, damage its training state, and resume."""
+    fit(model, tok, date_pairs(16), date_pairs(8, split="validation"),
+        TrainingConfig(epochs=1, batch_size=8), device="cpu", log=None, checkpoint_path=path)
+    rewrite(path, damage)
+    ck = load_checkpoint(path)
+    fit(ck.model, ck.tokenizer, date_pairs(16), date_pairs(8, split="validation"),
+        TrainingConfig(epochs=2, batch_size=8), device="cpu", log=None, resume=ck)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda s: s["optimizer"]["state"][0].update(exp_avg=torch.zeros(3)),
+     r"optimizer\['state'\]\[0\]\['exp_avg'\] does not fit weight 0"),
+    (lambda s: s["scheduler"].update(last_epoch="x"), r"last_epoch'\]='x' must be of type int"),
+    (lambda s: s["scheduler"]["lr_lambdas"][0].update(factor="x"), r"\['factor'\]='x' must be"),
+    (lambda s: s["scheduler"].update(get_lr=5), "unexpected key 'get_lr'"),
+    (lambda s: s["scheduler"]["lr_lambdas"][0].update(warmup=0), r"\['warmup'\]=0 is out of"),
+])
+def test_a_malformed_training_state_is_refused_before_the_first_step(saved, damage, reason):
+    path, model, tok = saved
+    with pytest.raises(ValueError, match="training state is malformed") as info:
+        _resume_with(path, model, tok, damage)
+    assert re.search(reason, str(info.value))

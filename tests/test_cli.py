@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import signal
 import subprocess
 import sys
 
@@ -188,3 +190,52 @@ def test_corpus_misuse_gives_one_line(corpus, tmp_path):
     one_line_error(run("transformer_book.train", "--data", tsv, *CORPUS_RUN,
                        "--vocab-size", "100000", "--out", out), "vocab_size=100000")
     assert not (tmp_path / "x.pt").exists()
+
+
+# Round two: every way a run can stop ends with one line, its exit code and nothing left behind.
+
+def test_sigterm_ends_a_training_with_one_line_and_exit_code_143(checkpoint, tmp_path):
+    out = tmp_path / "model.pt"
+    out.write_bytes(checkpoint.read_bytes())
+    proc = subprocess.Popen([sys.executable, "-m", "transformer_book.train", *TINY_RUN,
+                             "--train-size", "256", "--val-size", "32", "--test-size", "32",
+                             "--epochs", "2", "--resume", "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "TRANSFORMER_BOOK_PAUSE_AT": "epoch 2"})
+    assert proc.stderr.readline() == "paused at epoch 2\n"
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 143
+    assert err == f"terminated during training (epoch 2); nothing was saved; {out} is as it " \
+                  f"was (epoch 1)\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary or lock file
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_standard_output_stops_training_with_one_line(tmp_path):
+    out = tmp_path / "model.pt"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "transformer_book.train", *TINY_RUN,
+                                 "--out", str(out)], stdout=full, stderr=subprocess.PIPE,
+                                text=True, env=ENV, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr == ("error: cannot write to standard output (No space left on device) "
+                             "during setup; nothing was saved\n")
+
+
+def test_translate_answers_each_line_of_standard_input_as_it_comes(checkpoint):
+    proc = subprocess.Popen([sys.executable, "-m", "transformer_book.translate",
+                             str(checkpoint), "-"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        for n in range(1, 3):  # the input stays open: each answer comes before the next line
+            proc.stdin.write("\ufeff24 Nov 2026\n" if n == 1 else "   \n")
+            proc.stdin.flush()
+            assert select.select([proc.stdout], [], [], 120)[0], "no answer to an open input"
+            line = proc.stdout.readline()
+            assert line.strip() if n == 1 else line == "\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+        assert proc.stderr.read() == "terminated after 2 translations\n"
+    finally:
+        proc.kill()

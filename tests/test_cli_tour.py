@@ -128,7 +128,7 @@ def _unsafe(path: Path) -> None:
 @pytest.mark.parametrize("damage, fragment", [
     (_model_only, "holds a model without training state"),
     (_malformed, "has malformed training settings (lr_factor='fast' must be a number"),
-    (_unsafe, "contains Python objects other than tensors, refused as unsafe"),
+    (_unsafe, "(a plain pickle, PyTorch's legacy format) are refused as unsafe"),
 ])
 def test_resume_explains_what_cannot_be_resumed(ckpt, damage, fragment):
     damage(ckpt)

@@ -147,3 +147,16 @@ def test_split_of_edges_and_bad_arguments():
         split_pairs([], validation=0.5, test=0.5)
     with pytest.raises(TypeError, match="seed=1.0 must be an int"):
         split_pairs([], seed=1.0)
+
+
+def test_a_line_longer_than_a_mebibyte_stops_the_reading(tmp_path, monkeypatch):
+    # /dev/zero, or a binary file given by mistake, is one endless line: read at most 1 MiB.
+    from transformer_book import corpus
+
+    monkeypatch.setattr(corpus, "MAX_LINE_BYTES", 100)
+    path = tmp_path / "long.tsv"
+    path.write_bytes(b"a\tb\n" + b"x" * 101 + b"\tb\n")
+    with pytest.raises(ValueError, match="long.tsv, line 2 is longer than 100 bytes"):
+        corpus.read_tsv(path)
+    with pytest.raises(ValueError, match="max_ratio=nan must be a number >= 1"):
+        corpus.filter_pairs([("a", "b")], max_ratio=float("nan"))

@@ -132,9 +132,26 @@ def test_a_failure_on_rank_0_stops_every_process_with_one_line(pairs, tmp_path):
                              str(pairs), "--out", str(tmp_path / "m.pt")],
                             capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode != 0
-    assert result.stderr.count("error: vocab_size=20 cannot be trained") == 2
+    assert result.stderr.count("error: vocab_size=20 cannot be trained") == 1  # rank 0 says it
     assert "[rank" not in result.stderr and "Connection closed" not in result.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_an_epoch_that_cannot_deal_a_batch_to_every_process_is_refused(pairs, tmp_path):
+    # One batch for two processes: no step could be made, so the epoch is neither trained,
+    # logged nor saved (it was once saved as trained, with the weights of the epoch before).
+    train("--data", str(pairs), "--epochs", "1", "--max-tokens", "1000000",
+          "--out", str(tmp_path / "m.pt"))
+    before = (tmp_path / "m.pt").read_bytes()
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node=2", *RUN, "--max-tokens", "1000000", "--data",
+                             str(pairs), "--epochs", "2", "--resume",
+                             "--out", str(tmp_path / "m.pt")],
+                            capture_output=True, text=True, env=ENV, timeout=600)
+    assert result.returncode != 0 and "epoch  2/2" not in result.stdout
+    assert result.stderr.count("error: the training pairs make 1 batch(es), fewer than the 2 "
+                               "one step needs (1 accumulated x 2 processes)") == 1
+    assert (tmp_path / "m.pt").read_bytes() == before
 
 
 def test_the_command_leaves_the_process_group(tmp_path):

@@ -319,3 +319,13 @@ def test_bad_inputs_raise_clear_errors():
         model.decode(tgt, torch.randn(3, 7, 8))
     with pytest.raises(ValueError, match="tgt has batch size 3 but the memory"):
         model.decode(tgt, torch.randn(2, 7, 32))
+
+
+def test_switches_of_the_configs_must_be_bools():
+    # A checkpoint's config could say norm_first="no", which is truthy.
+    from transformer_book.training import TrainingConfig
+
+    with pytest.raises(TypeError, match="norm_first='no' must be a bool"):
+        TransformerConfig.tiny(10, norm_first="no")
+    with pytest.raises(TypeError, match="amp='no' must be a bool"):
+        TrainingConfig(amp="no")

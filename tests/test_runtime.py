@@ -91,3 +91,11 @@ def test_empty_environment_variable_means_automatic(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert get_device() == torch.device("cpu")
+
+
+def test_a_malformed_world_size_is_named(monkeypatch):
+    from transformer_book.runtime import init_distributed
+
+    monkeypatch.setenv("WORLD_SIZE", "abc")
+    with pytest.raises(ValueError, match="WORLD_SIZE='abc' must be an integer"):
+        init_distributed("cpu")

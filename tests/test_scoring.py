@@ -121,11 +121,15 @@ def test_train_scores_the_official_test_set_with_a_beam_and_averages(corpus, tmp
     bleu = report.split(", BLEU ")[1].split(",")[0]
     assert lines[1].startswith(f"BLEU = {float(bleu):.2f}"[:9]) and "tok:13a" in lines[1]
     assert lines[2].startswith("chrF2 = ") and "nc:6" in lines[2]
-    # resuming with another test set is refused: the split depends on it
+    # resuming without the official validation set is refused: the split depends on it
     assert train.main([*argv[:2], "--test-src", str(corpus / "valid.en"), "--test-tgt",
                        str(corpus / "valid.ko"), *TINY, "--epochs", "3", "--resume",
                        "--out", str(out)]) == 2
-    assert "--test-src" in capsys.readouterr().err
+    assert "--valid-src --valid-tgt: give them again" in capsys.readouterr().err
+    # ... and so is resuming without them: a checkpoint's recorded paths are never opened
+    assert train.main([*argv[:2], *TINY, "--epochs", "3", "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "give them again to resume" in err and "--valid-src" in err and "--test-tgt" in err, err
 
 
 def test_the_hash_split_report_says_it_is_not_an_official_set(corpus, tmp_path, capsys):
@@ -160,7 +164,7 @@ def test_bad_official_sets_stop_the_run_before_anything_is_written(corpus, tmp_p
     bad_input(capsys, [*data, "--valid-src", str(corpus / "valid.en")], work,
               "give --valid-src and --valid-tgt together")
     bad_input(capsys, ["--task", "copy", *official(corpus, valid=False), "--epochs", "1"], work,
-              "--test-src needs a corpus")
+              "--test-src and --test-tgt apply to a corpus only, and the task is 'copy'")
     tsv = write_lines(tmp_path / "cols.tsv", ["Hi.\t안녕.", "one column only"])
     bad_input(capsys, ["--data", str(tsv), *TINY, "--epochs", "1"], work,
               "cols.tsv, line 2: expected at least 2 tab-separated columns, got 1")

@@ -147,3 +147,11 @@ def test_bad_models_states_and_ids(tok):
         tok.decode([5, 80])
     with pytest.raises(TypeError, match="text must be a str"):
         tok.encode(["the", "cat"])
+
+
+def test_sentences_too_long_for_sentencepiece_are_counted_in_the_error():
+    from transformer_book.subword import MAX_SENTENCE_BYTES
+
+    with pytest.raises(ValueError, match=f"3 longer sentences left out: SentencePiece learns "
+                                         f"from sentences of at most {MAX_SENTENCE_BYTES} bytes"):
+        SubwordTokenizer.train(["word " * 1000] * 3, vocab_size=50)

@@ -181,6 +181,11 @@ def check_output_path(name: str, path: object) -> Path:
         raise TypeError(f"{name}={path!r} must be a file path, got {type(path).__name__}")
     if str(path) == "":
         raise ValueError(f"{name}='' must be a file path, got an empty string")
+    text = os.fspath(path)
+    if isinstance(text, str) and (text.endswith(("/", os.sep)) or os.path.basename(text) in (
+            ".", "..")):  # Path() would drop the trailing part and name the file before it
+        raise ValueError(f"{name}={text!r} ends with a folder separator or a dot, so it names a "
+                         f"folder, not a file path")
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{name}={str(path)!r} is a folder, not a file path")

@@ -77,15 +77,11 @@ class OfficialSets(NamedTuple):
     test: TestSet | None
 
 
-def read_official_sets(settings: dict[str, object], corpus: bool) -> OfficialSets:
+def read_official_sets(settings: dict[str, object]) -> OfficialSets:
     """Read ``--valid-src/--valid-tgt`` and ``--test-src/--test-tgt`` before any training, so that
     a bad file stops the run before anything is written. ``ValueError`` (one line, naming the
-    file and line) for a flag without its partner, a set without a corpus, undecodable bytes or
-    files of different lengths."""
-    given = [k for k in OFFICIAL_SETS if settings.get(k)]
-    if given and not corpus:
-        raise ValueError(f"--{given[0].replace('_', '-')} needs a corpus (--data, or --src and "
-                         f"--tgt): the generated tasks have their own test sets")
+    file and line) for a flag without its partner, undecodable bytes or files of different
+    lengths. (``train.check_corpus_flags`` refuses these flags without a corpus.)"""
     for side in ("valid", "test"):
         if bool(settings.get(f"{side}_src")) != bool(settings.get(f"{side}_tgt")):
             raise ValueError(f"give --{side}-src and --{side}-tgt together")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from .training import History
 
 __all__ = ["FORMAT", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
-           "saved_epoch", "average_weights", "MAX_ELEMENTS"]
+           "saved_epoch", "average_weights", "MAX_ELEMENTS", "MAX_LAYERS", "MAX_POSITIONS"]
 
 
 class CheckpointError(ValueError):
@@ -58,6 +59,15 @@ MAX_ELEMENTS = 400_000_000
 """The most numbers (weights and buffers) a loaded checkpoint's model may hold: 1.6 GB in
 float32, twice the paper's big model. A file that asks for more is refused before any memory is
 allocated for it."""
+
+MAX_LAYERS = 64
+"""The most layers a loaded checkpoint's encoder (and decoder) may have (the paper has 6): a
+config of a hundred thousand tiny layers holds few numbers but takes minutes and gigabytes of
+Python objects to build."""
+
+MAX_POSITIONS = 65_536
+"""The longest ``max_len`` a loaded checkpoint's config may ask for (the paper's models use
+512): its positional table is computed when the model is built."""
 
 
 def save_checkpoint(path: str | os.PathLike, model: Transformer,
@@ -95,11 +105,18 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer,
     }
     if isinstance(tokenizer, SubwordTokenizer):  # its pieces alone cannot rebuild it
         state["tokenizer"] = tokenizer.to_dict()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    path = _target(Path(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
+                               dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
+            writer = _Writer(f)
+            try:
+                torch.save(state, writer)
+            except RuntimeError:  # torch's zip writer hides the error of the write that failed
+                if writer.error is None:
+                    raise
+                raise writer.error from None
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))
@@ -108,6 +125,30 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer,
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+class _Writer:
+    """A file for ``torch.save`` that keeps the first exception a write raised (a full disk,
+    a file-size limit, Ctrl-C), which torch's zip writer turns into a ``RuntimeError``."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except BaseException as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def _target(path: Path) -> Path:
+    """Where a save to ``path`` writes: through a symbolic link to the file it names (so that the
+    link stays a link), else ``path`` itself."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _file_mode(path: Path) -> int:
@@ -139,6 +180,7 @@ def _read(path: Path, mmap: bool = False) -> dict:
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} is not a regular file")
+    _check_records(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -156,6 +198,32 @@ def _read(path: Path, mmap: bool = False) -> dict:
     return state
 
 
+def _check_records(path: Path) -> None:
+    """Read the zip file's central directory, before ``torch.load`` inflates anything: every
+    record must be stored uncompressed (as ``torch.save`` writes them), so that what loading
+    allocates is bounded by the file's own size. Compressed records (a small file that would
+    inflate to gigabytes) and PyTorch's legacy format (which allocates the sizes its pickle
+    declares before reading them) are refused."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise CheckpointError(f"{str(path)!r} is not a readable checkpoint (not a zip-format "
+                              f"PyTorch file, or a damaged one: {_reason(exc)}); other formats "
+                              f"(a plain pickle, PyTorch's legacy format) are refused as "
+                              f"unsafe") from None
+    size, total = path.stat().st_size, 0
+    for record in records:
+        total += record.file_size
+        if record.compress_type != zipfile.ZIP_STORED or record.file_size != record.compress_size:
+            raise CheckpointError(f"{str(path)!r} holds a compressed record "
+                                  f"({record.filename[:80]!r}); torch.save stores records "
+                                  f"uncompressed, so it is refused as unsafe")
+        if total > size:
+            raise CheckpointError(f"{str(path)!r} declares records larger than the file; refused "
+                                  f"as damaged")
+
+
 def saved_epoch(path: str | os.PathLike) -> int | None:
     """The epoch recorded in the checkpoint at ``path``, or ``None`` if there is no readable
     checkpoint there. Reads the file memory-mapped, without building the model."""
@@ -170,8 +238,10 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
                     ) -> Checkpoint:
     """Read a checkpoint with ``torch.load(weights_only=True)`` and rebuild model and tokenizer.
 
-    The file is checked before any model is built: its config must describe a model of at most
-    ``MAX_ELEMENTS`` numbers, every weight must have the shape that config gives it and be
+    The file is checked before any model is built: its records must be stored uncompressed
+    (checked in the zip's directory before ``torch.load``), its config must describe a model of
+    at most ``MAX_ELEMENTS`` numbers, ``MAX_LAYERS`` layers and ``MAX_POSITIONS`` positions,
+    every weight must have the shape that config gives it and be
     finite, and the other fields must have their types. Raises ``CheckpointError`` with a
     one-line reason: the file is missing, not a regular file, not a checkpoint, holds Python
     objects other than tensors (refused as unsafe) or is damaged (naming the first bad key).
@@ -211,6 +281,11 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
     if not isinstance(state["config"], dict):
         raise TypeError(f"config is a {type(state['config']).__name__}, not a dict")
     config = TransformerConfig(**state["config"])
+    for name, value, most in (("num_layers", config.num_layers, MAX_LAYERS),
+                              ("max_len", config.max_len, MAX_POSITIONS)):
+        if value > most:
+            raise ValueError(f"its config asks for {name}={value:,}, more than the {most:,} a "
+                             f"checkpoint may hold")
     if state["tokenizer"] is None:
         tokenizer = CharTokenizer.from_vocab(state["vocab"])
     else:

@@ -29,6 +29,10 @@ from typing import NamedTuple
 
 from ._checks import check_integer
 
+MAX_LINE_BYTES = 1 << 20
+"""The longest line a corpus file may have (1 MiB; real sentences are far shorter): reading
+``/dev/zero`` or a binary file by mistake stops at the first such line."""
+
 Pair = tuple[str, str]
 """One ``(source, target)`` sentence pair."""
 
@@ -58,7 +62,11 @@ def normalize(text: str) -> str:
 def _lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     """``(line number from 1, text)`` for each line of a UTF-8 file, without its line end."""
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+        for number, raw in enumerate(iter(lambda: f.readline(MAX_LINE_BYTES + 1), b""),
+                                     start=1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise ValueError(f"{os.fspath(path)}, line {number} is longer than "
+                                 f"{MAX_LINE_BYTES:,} bytes; is it a text file of sentences?")
             if raw.endswith(b"\n"):
                 raw = raw[:-1]
             if raw.endswith(b"\r"):
@@ -147,7 +155,8 @@ def filter_pairs(pairs: Sequence[Pair], min_len: int = 1, max_len: int | None = 
     if max_len is not None:
         check_integer("max_len", max_len, minimum=max(min_len, 1))
     if max_ratio is not None and (isinstance(max_ratio, bool)
-                                  or not isinstance(max_ratio, (int, float)) or max_ratio < 1):
+                                  or not isinstance(max_ratio, (int, float))
+                                  or not max_ratio >= 1):
         raise ValueError(f"max_ratio={max_ratio!r} must be a number >= 1 or None")
     seen: set[Pair] = set()
     kept = []

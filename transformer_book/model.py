@@ -63,6 +63,9 @@ class TransformerConfig:
         check_heads(self.d_model, self.num_heads)
         for name in ("dropout", "attn_dropout", "ffn_dropout"):
             check_fraction(name, getattr(self, name))
+        for name in ("norm_first", "tie_embeddings", "share_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}={getattr(self, name)!r} must be a bool")
         if self.share_embeddings and self.src_vocab_size != self.tgt_vocab_size:
             raise ValueError(
                 f"share_embeddings=True needs one vocabulary, but src_vocab_size="

@@ -29,14 +29,21 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
     """
     check_integer("max_len", max_len)
     check_integer("d_model", d_model)
-    position = torch.arange(max_len, dtype=torch.float64)[:, None]  # (max_len, 1)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 0, 2, 4, ...
     frequency = torch.exp(two_i * (-math.log(10000.0) / d_model))  # (ceil(d_model / 2),)
-    angle = position * frequency  # (max_len, ceil(d_model / 2))
-    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
-    pe[:, 0::2] = torch.sin(angle)
-    pe[:, 1::2] = torch.cos(angle[:, : d_model // 2])
-    return pe.to(torch.float32)
+    pe = torch.empty(max_len, d_model)
+    rows = max(1, _CHUNK // d_model)  # float64 temporaries for this many rows at a time
+    for start in range(0, max_len, rows):
+        position = torch.arange(start, min(start + rows, max_len), dtype=torch.float64)[:, None]
+        angle = position * frequency  # (rows, ceil(d_model / 2))
+        pe[start: start + rows, 0::2] = torch.sin(angle)
+        pe[start: start + rows, 1::2] = torch.cos(angle[:, : d_model // 2])
+    return pe
+
+
+_CHUNK = 1 << 20
+"""Numbers of the table computed at a time by ``sinusoidal_encoding``, so that its float64
+temporaries stay small beside the float32 table itself."""
 
 
 class PositionalEncoding(nn.Module):

@@ -69,7 +69,12 @@ def init_distributed(device: str | torch.device | None = None) -> tuple[torch.de
     0, 1)``. On CUDA each process takes the GPU of its ``LOCAL_RANK`` and talks over NCCL; on
     the CPU processes talk over gloo.
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    try:
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        raise ValueError(f"the environment variable WORLD_SIZE="
+                         f"{os.environ['WORLD_SIZE'][:40]!r} must be an integer (torchrun sets "
+                         f"it)") from None
     device = get_device(device)
     if world_size == 1:
         return device, 0, 1

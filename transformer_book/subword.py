@@ -26,6 +26,8 @@ from ._checks import check_integer
 
 MODEL_TYPES = ("unigram", "bpe")
 SPECIAL_PIECES = ("<pad>", "<bos>", "<eos>", "<unk>")
+MAX_SENTENCE_BYTES = 4192
+"""The longest sentence (in UTF-8 bytes) SentencePiece learns from; it skips longer ones."""
 UNKNOWN_SURFACE = "?"
 """How ``decode`` shows an ``<unk>`` token (as ``CharTokenizer`` does)."""
 
@@ -70,7 +72,8 @@ class SubwordTokenizer:
         give the same model, byte for byte.
 
         Raises ``ValueError`` when the corpus cannot fill ``vocab_size`` pieces (the message
-        gives the largest size it can).
+        gives the largest size it can). Sentences longer than ``MAX_SENTENCE_BYTES`` are left
+        out (SentencePiece would skip them silently); the message counts them.
         """
         check_integer("vocab_size", vocab_size, minimum=len(SPECIAL_PIECES) + 1)
         if model_type not in MODEL_TYPES:
@@ -82,14 +85,20 @@ class SubwordTokenizer:
                              "[0.9, 1.0]")
         if isinstance(texts, str):
             raise TypeError("texts must be an iterable of sentences, got one str")
-        sentences = []
+        sentences, too_long = [], 0
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
             if text.strip():
-                sentences.append(unicodedata.normalize("NFC", text))
+                text = cls._prepare(text)
+                if len(text.encode()) > MAX_SENTENCE_BYTES:
+                    too_long += 1
+                else:
+                    sentences.append(text)
+        skipped = (f" ({too_long} longer sentences left out: SentencePiece learns from "
+                   f"sentences of at most {MAX_SENTENCE_BYTES} bytes)" if too_long else "")
         if not sentences:
-            raise ValueError("texts must hold at least one non-empty sentence")
+            raise ValueError(f"texts must hold at least one non-empty sentence{skipped}")
         out = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
@@ -103,7 +112,7 @@ class SubwordTokenizer:
             )
         except RuntimeError as err:
             raise ValueError(f"vocab_size={vocab_size} cannot be trained on these "
-                             f"{len(sentences)} sentences: {err}") from None
+                             f"{len(sentences)} sentences{skipped}: {err}") from None
         return cls(out.getvalue())
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,7 +123,8 @@ class SubwordTokenizer:
     @classmethod
     def from_dict(cls, state: Mapping[str, Any]) -> SubwordTokenizer:
         """The tokenizer saved by :meth:`to_dict`."""
-        if not isinstance(state, Mapping) or state.get("kind") != "sentencepiece":
+        if (not isinstance(state, Mapping) or state.get("kind") != "sentencepiece"
+                or "model" not in state):
             raise ValueError(f"state must be a dict from SubwordTokenizer.to_dict() with "
                              f"kind='sentencepiece', got {_describe(state)}")
         return cls(state["model"])
@@ -139,7 +149,7 @@ class SubwordTokenizer:
         """The characters of ``text`` that no piece covers, in order, without repeats."""
         text = self._prepare(text)
         return list(dict.fromkeys(c for c in text
-                                  if not c.isspace() and self.unk_id in self._sp.encode(c)))
+                                  if c != " " and self.unk_id in self._sp.encode(c)))
 
     def encode(self, text: str, add_bos: bool = False, add_eos: bool = False,
                strict: bool = False) -> list[int]:
@@ -172,6 +182,11 @@ class SubwordTokenizer:
     def _prepare(text: str) -> str:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        try:
+            text.encode()
+        except UnicodeEncodeError as err:  # a lone surrogate: SentencePiece takes UTF-8 only
+            raise ValueError(f"text has {text[err.start]!r} at position {err.start + 1}, which "
+                             f"is not a Unicode character (a byte that was not UTF-8?)") from None
         return unicodedata.normalize("NFC", text)
 
 

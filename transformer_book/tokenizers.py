@@ -86,11 +86,14 @@ class CharTokenizer:
 
     def decode(self, ids: Iterable[int] | Tensor, stop_at_eos: bool = True) -> str:
         """Token ids -> text, skipping ``<pad>`` and ``<bos>`` and stopping at the first
-        ``<eos>`` (unless ``stop_at_eos=False``); ``<unk>`` shows as ``?``."""
+        ``<eos>`` (unless ``stop_at_eos=False``); ``<unk>`` shows as ``?``. An id that is not
+        an int in ``[0, len(self))`` raises ``ValueError``."""
         if isinstance(ids, Tensor):
             ids = ids.tolist()
         out = []
         for i in ids:
+            if not isinstance(i, int) or isinstance(i, bool) or not 0 <= i < len(self.vocab):
+                raise ValueError(f"ids has {i!r}, expected ints in [0, {len(self.vocab)})")
             if i == self.eos_id and stop_at_eos:
                 break
             if i in (self.pad_id, self.bos_id, self.eos_id):

@@ -29,11 +29,16 @@ the settings stored in it; flags that contradict them are refused) or ``--overwr
 and ``--out`` is checked before any data is generated. A checkpoint is written after every epoch,
 atomically and only with finite weights. Errors end the program with one line and exit code 2
 (bad input) or 1 (a failed write); Ctrl-C with one line, exit code 130, saying which epoch is
-saved, if any.
+saved, if any, and SIGTERM the same way with exit code 143. While a run writes ``--out``, a
+second run asking for the same ``--out`` is refused. Resuming a corpus run reads the corpus
+given on the command line (never a path stored in the checkpoint) and checks that it is the
+corpus the checkpoint was trained on.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import sys
 from collections.abc import Sequence
@@ -46,12 +51,17 @@ from ._checks import check_choice, check_output_path
 from ._cli import (
     EXIT_FAULT,
     ArgumentParser,
+    OutputFailed,
+    check_limits,
+    exclusive,
     fail,
     finite_float,
     interrupted,
     pause_point,
     positive_int,
+    say,
     silence_stdout,
+    stop_on_sigterm,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
@@ -90,11 +100,26 @@ def corpus_splits(data: str | None, src: str | None, tgt: str | None,
     without empty sides, split 90/5/5 by a hash of the source sentence (``validation`` or
     ``test`` 0 when an official set replaces that part)."""
     pairs = read_tsv(data) if data else read_aligned(src, tgt)
-    splits = split_pairs(filter_pairs(pairs), validation, test)
+    kept = filter_pairs(pairs)
+    splits = split_pairs(kept, validation, test)
     if not splits.train or (validation and not splits.validation):
-        raise ValueError(f"the corpus has {len(pairs)} pairs, too few for a training and a "
-                         f"validation split (5% of the pairs go to each of validation and test)")
+        sources = len({source for source, _ in kept})
+        raise ValueError(f"the corpus has {len(pairs)} pairs ({len(kept)} distinct and "
+                         f"non-empty, {sources} distinct sources), too few for a training and a "
+                         f"validation split (5% of the source sentences go to each of "
+                         f"validation and test)")
     return splits
+
+
+def corpus_fingerprint(splits: Splits) -> str:
+    """A SHA-256 of a corpus's pairs, split by split: stored in a checkpoint, so that resuming
+    can check that the corpus given is the one it was trained on (wherever the file is now)."""
+    digest = hashlib.sha256()
+    for part in splits:
+        for source, target in part:
+            digest.update(f"{source}\t{target}\n".encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
@@ -132,6 +157,12 @@ RUN_DEFAULTS: dict[str, object] = {
 }
 """The settings of a run. A new run takes them from the flags (else these defaults), a resumed
 run from its checkpoint."""
+
+LIMITS = {"epochs": 100_000, "train_size": 1_000_000, "val_size": 100_000,
+          "test_size": 100_000, "batch_size": 65_536, "max_tokens": 1_048_576,
+          "accumulate": 1024, "warmup": 10_000_000, "vocab_size": 1_000_000}
+"""The largest value of each numeric flag: the generated pairs of a million training pairs take
+a few hundred megabytes; more would exhaust a laptop's memory before the first step."""
 
 TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed", "max_tokens",
                      "accumulate")
@@ -218,8 +249,10 @@ def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
     for key in ("train_size", "val_size"):  # absent from older checkpoints
         if isinstance(extra.get(key), int) and extra[key] >= 1:
             recorded[key] = extra[key]
-    if recorded["task"] == CORPUS:
-        recorded.update({k: extra.get(k) for k in CORPUS_SETTINGS})
+    if recorded["task"] == CORPUS:  # the corpus itself comes from the command line
+        recorded["vocab_size"] = extra.get("vocab_size")
+        for key in ("train_size", "val_size"):
+            recorded.pop(key, None)
     return recorded
 
 
@@ -235,8 +268,13 @@ def run_settings(args, given: dict[str, object], resume: Checkpoint | None
                  ) -> dict[str, object]:
     """The flags (or defaults) of a new run; a resumed run's recorded settings, refusing the
     ``given`` flags that contradict them."""
+    for key in ("data", "src", "tgt"):
+        if key in given and not str(given[key]).strip():
+            raise ValueError(f"--{key} is an empty path (an unset shell variable?)")
     if resume is None:
         settings = {k: getattr(args, k) for k in RUN_DEFAULTS}
+        check_corpus_flags(given, CORPUS if args.data or args.src or args.tgt
+                           else settings["task"], "the task is")
         if args.data or args.src or args.tgt:
             if "task" in given:
                 raise ValueError("give --task or a corpus (--data, or --src and --tgt), not both")
@@ -248,6 +286,7 @@ def run_settings(args, given: dict[str, object], resume: Checkpoint | None
     if "task" in given and given["task"] != recorded["task"]:
         raise ValueError(f"{args.out} was trained on task {recorded['task']!r}, "
                          f"not {given['task']!r}")
+    check_corpus_flags(given, recorded["task"], f"{args.out} was trained on task")
     clashes = [f"--{k.replace('_', '-')} {v} (it has {recorded[k]})" for k, v in given.items()
                if k in recorded and v != recorded[k]]
     if clashes:
@@ -256,7 +295,50 @@ def run_settings(args, given: dict[str, object], resume: Checkpoint | None
     if args.epochs <= resume.epoch:
         raise ValueError(f"{args.out} already holds {resume.epoch} epochs; give --epochs above "
                          f"{resume.epoch} to train more")
-    return {**RUN_DEFAULTS, **recorded}
+    corpus = {k: getattr(args, k) for k in ("data", "src", "tgt")}
+    if recorded["task"] == CORPUS and bool(corpus["data"]) == bool(corpus["src"]):
+        raise ValueError(f"{args.out} was trained on a corpus: give it again to resume, as "
+                         f"--data PAIRS.tsv or as --src FILE --tgt FILE")
+    # The official sets too come from the command line, never from paths the checkpoint records.
+    sets = {k: getattr(args, k) for k in _train_eval.OFFICIAL_SETS}
+    missing = [f"--{k.replace('_', '-')}" for k in _train_eval.OFFICIAL_SETS
+               if resume.extra.get(k) and not sets[k]]
+    if missing:
+        raise ValueError(f"{args.out} was trained with {' '.join(missing)}: give them again to "
+                         f"resume")
+    return {**RUN_DEFAULTS, **recorded, **corpus, **sets}
+
+
+def check_corpus_flags(given: dict[str, object], task: str, where: str) -> None:
+    """``ValueError`` for flags that cannot mean what they say for ``task``: corpus flags for a
+    generated task, the sizes of a generated task for a corpus. ``where`` says whose task it is
+    (``"the task"``, or the checkpoint being resumed)."""
+    flags = [f"--{k.replace('_', '-')}" for k in CORPUS_SETTINGS if k in given]
+    if task != CORPUS and flags:
+        raise ValueError(f"{' and '.join(flags)} appl{'y' if len(flags) > 1 else 'ies'} to a "
+                         f"corpus only, and {where} {task!r}")
+    sizes = [f"--{k.replace('_', '-')}" for k in ("train_size", "val_size") if k in given]
+    if task == CORPUS and sizes:
+        verb = "set" if len(sizes) > 1 else "sets"
+        raise ValueError(f"{' and '.join(sizes)} {verb} the sizes of a generated task; a corpus "
+                         f"is split 90/5/5 by itself")
+
+
+def check_corpus(out: str, settings: dict[str, object], splits: Splits,
+                 resume: Checkpoint | None) -> str:
+    """The corpus's fingerprint; ``ValueError`` if ``--out`` is one of the corpus files, or
+    if a resumed checkpoint was trained on another corpus."""
+    for key in ("data", "src", "tgt"):
+        path = settings[key]
+        if path and os.path.exists(out) and os.path.samefile(out, path):
+            raise ValueError(f"--out {out} is the corpus file --{key} {path}; choose another "
+                             f"--out")
+    fingerprint = corpus_fingerprint(splits)
+    stored = None if resume is None else resume.extra.get("fingerprint")
+    if isinstance(stored, str) and stored != fingerprint:
+        raise ValueError(f"the corpus given is not the one {out} was trained on (its pairs "
+                         f"differ); give that corpus, or train a new model with --overwrite")
+    return fingerprint
 
 
 def _identity(path: str) -> tuple[int, int, int] | None:
@@ -281,16 +363,37 @@ def on_disk(out: str, before: tuple[int, int, int] | None) -> str:
     return f"{out} holds epoch {epoch} (continue with --resume)"
 
 
+def _say(*args, flush: bool = True) -> None:
+    """``say`` for rank 0 (``flush`` is accepted as ``print`` takes it; output is flushed)."""
+    say(*args)
+
+
 def _quiet(*args, **kwargs) -> None:
     """``print`` for the processes other than rank 0, which stay silent."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; see the module's docstring. Returns the exit code."""
+    stop_on_sigterm()
+    args = build_parser().parse_args(argv)
+    lock = contextlib.ExitStack()
+    if os.environ.get("RANK", "0") in ("", "0"):  # rank 0 writes --out
+        try:
+            check_output_path("--out", args.out)
+            lock.enter_context(exclusive(args.out))
+        except (TypeError, ValueError, OSError) as exc:
+            return fail(str(exc))
+    with lock:
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.resume and args.overwrite:
         return fail("--resume continues --out and --overwrite replaces it: give one of them")
     try:
         check_output_path("--out", args.out)
+        check_limits(args, LIMITS)
     except (TypeError, ValueError) as exc:
         return fail(str(exc))
     before = _identity(args.out)
@@ -311,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _train_eval.check_averaging(args)
         except (CheckpointError, ValueError, TypeError) as exc:
             return fail(str(exc))
-        say = print if rank == 0 else _quiet
+        say = _say if rank == 0 else _quiet
         if args.resume and resume is None:
             say(f"no checkpoint at {args.out} yet: starting a new run")
         elif resume is not None:
@@ -327,13 +430,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if task == CORPUS:
                 phase = "reading the corpus"
                 pause_point("data")
-                official = _train_eval.read_official_sets(settings, corpus=True)
+                official = _train_eval.read_official_sets(settings)
                 splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
                                        **_train_eval.held_out(official))
+                settings["fingerprint"] = check_corpus(args.out, settings, splits, resume)
+                if resume is not None and not isinstance(resume.extra.get("fingerprint"), str):
+                    say(f"note: {args.out} holds no fingerprint of its corpus (an older "
+                        f"checkpoint): the corpus given is taken to be the one it was "
+                        f"trained on")
                 tokenizer = (resume.tokenizer if resume is not None
                              else shared_tokenizer(splits, settings["vocab_size"]))
             else:
-                _train_eval.read_official_sets(settings, corpus=False)
                 tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
             model = resume.model if resume is not None else \
                 Transformer(preset(len(tokenizer), **overrides))
@@ -345,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             test = test[: args.test_size]
             if official.validation is not None:
                 val = fitting(official.validation, tokenizer, model.config.max_len)
+            if not train:
+                return fail(f"every training pair has a side longer than the model's "
+                            f"max_len - 1 = {model.config.max_len - 1} tokens")
             what = (f"{len(train)} training pairs, subword vocabulary of {len(tokenizer)} "
                     f"pieces")
         else:
@@ -369,15 +479,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
                                           *CORPUS_SETTINGS)}
+        if task == CORPUS:
+            extra["fingerprint"] = settings["fingerprint"]
         keeper = _train_eval.epoch_keeper(model, args)
         try:
             fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
-                resume=resume, extra=extra, on_epoch_end=keeper)
+                resume=resume, extra=extra, on_epoch_end=keeper, log=say)
         except NonFiniteLossError as exc:
             return fail(f"{exc}; {on_disk(args.out, before)}")
         except ValueError as exc:
-            return fail(str(exc))
-        except BrokenPipeError:
+            return fail(f"{exc}; {on_disk(args.out, before)}")
+        except (BrokenPipeError, OutputFailed):
             raise
         except OSError as exc:
             return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
@@ -394,12 +506,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(f"cannot write the averaged model: {exc.strerror or exc}; "
                         f"{on_disk(args.out, before)}", EXIT_FAULT)
         say(report, flush=True)
-    except KeyboardInterrupt:
-        return interrupted(f"during {phase}; {on_disk(args.out, before)}")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        return interrupted(f"during {phase}; {on_disk(args.out, before)}", exc)
     except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
         silence_stdout()
         return fail(f"standard output was closed during {phase}; {on_disk(args.out, before)}",
                     EXIT_FAULT)
+    except OutputFailed as exc:  # e.g. > /dev/full
+        silence_stdout()
+        return fail(f"cannot write to standard output ({exc}) during {phase}; "
+                    f"{on_disk(args.out, before)}", EXIT_FAULT)
     finally:
         leave_distributed()
     return 0

@@ -82,6 +82,9 @@ class TrainingConfig:
         if self.seed > MAX_SEED:
             raise ValueError(f"seed={self.seed!r} must be an int in [0, {MAX_SEED}] "
                              f"(the range NumPy's generator takes)")
+        for name in ("amp", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}={getattr(self, name)!r} must be a bool")
         if self.clip_norm is not None and not 0 < check_finite("clip_norm", self.clip_norm):
             raise ValueError(f"clip_norm={self.clip_norm!r} must be > 0")
 
@@ -300,13 +303,13 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         history.val_loss.append(metrics["loss"])
         history.val_token_accuracy.append(metrics["token_accuracy"])
         history.val_exact_match.append(em)
+        if checkpoint_path is not None:  # saved before the log line, which a pipe may refuse
+            save_checkpoint(checkpoint_path, model, tokenizer, optimizer, scheduler, epoch,
+                            history, training=asdict(config), extra=extra)
         if log is not None:
             log(f"epoch {epoch:2d}/{config.epochs}  train loss {train_loss:.3f}  "
                 f"val loss {metrics['loss']:.3f}  val token acc {metrics['token_accuracy']:.3f}  "
                 f"val exact {em:.3f}  lr {history.step_lr[-1]:.2e}")
-        if checkpoint_path is not None:
-            save_checkpoint(checkpoint_path, model, tokenizer, optimizer, scheduler, epoch,
-                            history, training=asdict(config), extra=extra)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
@@ -360,6 +363,12 @@ def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: T
     else:
         src_lengths, tgt_lengths = zip(*lengths, strict=True)
         batches = token_batches(src_lengths, tgt_lengths, config.max_tokens, seed=seed)
+    if len(batches) < parts:  # not one step: the epoch would train nothing
+        processes = f" x {world} processes" if world > 1 else ""
+        raise ValueError(f"the training pairs make {len(batches)} batch(es), fewer than the "
+                         f"{parts} one step needs ({config.accumulate} accumulated{processes}); "
+                         f"give smaller batches (batch_size or max_tokens) or a lower "
+                         f"accumulate")
     collate = Collate(tokenizer)
     passes = [shard(batches, rank * config.accumulate + k, parts)
               for k in range(config.accumulate)]
@@ -388,6 +397,9 @@ def _restore(resume: Checkpoint, optimizer: torch.optim.Optimizer,
         raise ValueError("resume: the checkpoint holds no optimizer and schedule state (it is a "
                          "saved model, not a training run); start a new run instead")
     try:
+        _check_like("optimizer", resume.optimizer_state, optimizer.state_dict(), strict=False)
+        _check_moments(resume.optimizer_state, optimizer)
+        _check_like("scheduler", resume.scheduler_state, scheduler.state_dict())
         optimizer.load_state_dict(resume.optimizer_state)
         scheduler.load_state_dict(resume.scheduler_state)
         history = History.from_dict(resume.history)
@@ -399,6 +411,58 @@ def _restore(resume: Checkpoint, optimizer: torch.optim.Optimizer,
     if resume.cuda_rng_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(resume.cuda_rng_states)
     return history, resume.epoch + 1
+
+
+def _check_like(name: str, value: object, like: object, strict: bool = True) -> None:
+    """``TypeError``/``ValueError`` unless ``value`` has the structure of ``like`` (the state a
+    fresh optimiser or schedule gives): no keys that ``like`` lacks (with ``strict``), lists of
+    the same length, bools where it has bools, numbers finite and, where ``like`` holds a
+    positive int, positive. (``LambdaLR.load_state_dict`` copies whatever it is given into the
+    schedule's attributes.)"""
+    if isinstance(like, dict):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} is a {type(value).__name__}, not a dict")
+        for key in value:
+            if key not in like and strict:
+                raise ValueError(f"{name} has the unexpected key {key!r}")
+        for key, item in like.items():
+            if key in value:
+                _check_like(f"{name}[{key!r}]", value[key], item, strict)
+    elif isinstance(like, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or len(value) != len(like):
+            raise ValueError(f"{name} must be a list of {len(like)} items")
+        for i, (item, model) in enumerate(zip(value, like, strict=True)):
+            _check_like(f"{name}[{i}]", item, model, strict)
+    elif isinstance(like, bool) or like is None:
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name}={value!r} must be a bool")
+    elif isinstance(like, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                isinstance(like, int) and not isinstance(value, int)):
+            raise TypeError(f"{name}={value!r} must be of type {type(like).__name__}")
+        if not math.isfinite(value) or value < min(like, 1 if isinstance(like, int) else 0):
+            raise ValueError(f"{name}={value!r} is out of range")
+
+
+def _check_moments(state: dict, optimizer: torch.optim.Optimizer) -> None:
+    """Each optimiser moment must be a finite tensor of its weight's shape."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    entries = state.get("state")
+    if not isinstance(entries, dict):
+        raise TypeError("optimizer['state'] is not a dict")
+    for index, entry in entries.items():
+        if not isinstance(index, int) or not 0 <= index < len(params) or not isinstance(
+                entry, dict):
+            raise ValueError(f"optimizer['state'] has the entry {index!r} for no weight")
+        for key, moment in entry.items():
+            if key == "step":
+                ok = isinstance(moment, torch.Tensor) and moment.numel() == 1
+            else:
+                ok = (isinstance(moment, torch.Tensor) and moment.is_floating_point()
+                      and moment.shape == params[index].shape)
+            if not ok:
+                raise ValueError(f"optimizer['state'][{index}][{key!r}] does not fit weight "
+                                 f"{index} of shape {tuple(params[index].shape)}")
 
 
 def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:

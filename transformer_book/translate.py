@@ -4,18 +4,25 @@
     echo "11/24/26" | python -m transformer_book.translate model.pt -
 
 Prints one translation per text, or per line of standard input with ``-`` (UTF-8, ``\\n`` or
-``\\r\\n`` line endings; an empty line gives an empty line), as it goes. A missing or damaged
-checkpoint, or an input the model cannot read (a character it does not know, bytes that are not
-UTF-8, a line longer than the model's ``max_len``) ends the program before any output with exit
-code 2 and a one-line message naming the text or line. A closed pipe (``| head -1``) ends it
-quietly; a failed write (a full disk) with one line and exit code 1; Ctrl-C with one line
-saying how many translations were printed, and exit code 130.
+``\\r\\n`` line endings; an empty or blank line gives an empty line). Standard input is read
+and answered line by line, in bounded memory: the lines waiting at a time are translated
+together (up to 64), so a pipe is fast and a person typing gets each answer at once. A missing or
+damaged checkpoint, or an input the model cannot read (a character it does not know, bytes that
+are not UTF-8, a line longer than the model's ``max_len`` or than 1 MiB) ends the program with
+exit code 2 and a one-line message naming the text or line: before any output for texts given
+as arguments, after the translations of the lines before it for standard input. A closed pipe
+(``| head -1``) ends it quietly; a failed write (a full disk) with one line and exit code 1;
+Ctrl-C with one line saying how many translations were printed, and exit code 130 (SIGTERM:
+143).
 """
 
 from __future__ import annotations
 
+import codecs
+import os
+import select
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ._cli import (
     EXIT_FAULT,
@@ -27,12 +34,16 @@ from ._cli import (
     pause_point,
     positive_int,
     silence_stdout,
+    stop_on_sigterm,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
+from .corpus import normalize
 from .decoding import translate
+from .subword import SubwordTokenizer
 
 MAX_BEAM = 64
 CHUNK = 64  # texts decoded (and printed) at a time
+MAX_LINE_BYTES = 1 << 20  # the longest line of standard input read
 
 
 def build_parser() -> ArgumentParser:
@@ -52,25 +63,96 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def read_stdin() -> list[str]:
-    """The lines of standard input without their ``\\n`` or ``\\r\\n``; ``ValueError`` names
-    the first line that is not UTF-8."""
-    lines = []
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
-        raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+class LineReader:
+    """The lines of a binary stream as they arrive, at most ``MAX_LINE_BYTES`` each, and
+    whether another one is there without waiting (``ready``)."""
+
+    def __init__(self, stream):
+        self.stream, self.buffer, self.eof = stream, bytearray(), False
         try:
-            lines.append(raw.decode("utf-8"))
+            self.fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream: always ready
+            self.fd = None
+
+    def _fill(self) -> None:
+        data = os.read(self.fd, 65536) if self.fd is not None else self.stream.read(65536)
+        self.eof = not data
+        self.buffer += data
+
+    def ready(self) -> bool:
+        """Whether ``readline`` can answer now."""
+        if self.fd is None or b"\n" in self.buffer or self.eof:
+            return True
+        try:
+            waiting = select.select([self.fd], [], [], 0)[0]
+        except (OSError, ValueError):  # no select on this kind of stream (Windows pipes)
+            return False
+        if waiting:
+            self._fill()
+        return b"\n" in self.buffer or self.eof
+
+    def readline(self) -> bytes | None:
+        """The next line with its ``\\n``, or ``None`` at the end; ``ValueError`` for a line
+        longer than ``MAX_LINE_BYTES``."""
+        while b"\n" not in self.buffer and not self.eof:
+            if len(self.buffer) > MAX_LINE_BYTES:
+                break
+            self._fill()
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        if end > MAX_LINE_BYTES + 1:
+            raise ValueError(f"longer than {MAX_LINE_BYTES:,} bytes")
+        line, self.buffer = bytes(self.buffer[:end]), self.buffer[end:]
+        return line or None
+
+
+def stdin_chunks() -> Iterator[list[str]]:
+    """The lines of standard input without their ``\\n`` or ``\\r\\n`` (or a first line's
+    byte-order mark), in lists of up to ``CHUNK``: the lines that are there without waiting.
+    ``ValueError`` names the first line that is not UTF-8 or is too long."""
+    reader, chunk, number = LineReader(sys.stdin.buffer), [], 0
+    while True:
+        if chunk and (len(chunk) == CHUNK or not reader.ready()):
+            yield chunk
+            chunk = []
+        number += 1
+        try:
+            raw = reader.readline()
+        except ValueError as exc:
+            raise ValueError(f"line {number} of standard input is {exc}") from None
+        if raw is None:
+            break
+        raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        try:
+            chunk.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise ValueError(f"line {number} of standard input is not UTF-8 text (byte "
                              f"{raw[exc.start]:#04x} at position {exc.start + 1})") from None
-    return lines
+    if chunk:
+        yield chunk
 
 
-def check_texts(texts: Sequence[str], checkpoint: Checkpoint, from_stdin: bool) -> None:
-    """``ValueError`` naming the first text (or line) the model cannot read."""
+def prepare(texts: Sequence[str], checkpoint: Checkpoint) -> list[str]:
+    """The texts as the model was trained to read them: a corpus's sentences were normalised
+    (``corpus.normalize``: NFC, tabs and runs of spaces as one space), generated tasks' not."""
+    if isinstance(checkpoint.tokenizer, SubwordTokenizer):
+        return [normalize(text) for text in texts]
+    return list(texts)
+
+
+def check_texts(texts: Sequence[str], checkpoint: Checkpoint, from_stdin: bool,
+                first: int = 1) -> None:
+    """``ValueError`` naming the first text (or line, counting from ``first``) the model cannot
+    read."""
     longest = checkpoint.model.config.max_len
-    for number, text in enumerate(texts, start=1):
+    for number, text in enumerate(texts, start=first):
         where = f"line {number}" if from_stdin else f"text {number}"
+        bad = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:  # a byte that is not UTF-8, as Python passes it from argv
+            byte = f"byte {ord(bad) - 0xDC00:#04x}" if bad >= "\udc80" else f"{bad!r}"
+            raise ValueError(f"{where} is not UTF-8 text ({byte} at position "
+                             f"{text.index(bad) + 1})")
         unknown = checkpoint.tokenizer.unknown_chars(text)
         if unknown:
             raise ValueError(f"{where}, {text[:60]!r}, has characters the model does not know: "
@@ -82,6 +164,7 @@ def check_texts(texts: Sequence[str], checkpoint: Checkpoint, from_stdin: bool) 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    stop_on_sigterm()
     args = build_parser().parse_args(argv)
     from_stdin = "-" in args.texts
     if from_stdin and len(args.texts) > 1:
@@ -90,28 +173,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(f"--beam={args.beam} must be between 1 and {MAX_BEAM}")
     if args.alpha < 0:
         return fail(f"--alpha={args.alpha} must be >= 0")
-    texts: list[str] = []
     done = 0
+    total = "" if from_stdin else f" of {len(args.texts)}"
     try:
         try:
             checkpoint = load_checkpoint(args.checkpoint, args.device)
-            texts = read_stdin() if from_stdin else list(args.texts)
-            check_texts(texts, checkpoint, from_stdin)
+            if not from_stdin:
+                check_texts(prepare(args.texts, checkpoint), checkpoint, False)
         except (CheckpointError, ValueError) as exc:
             return fail(str(exc))
         max_len = min(args.max_len, checkpoint.model.config.max_len - 1)
         pause_point("translate")
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start: start + CHUNK]
-            todo = [t for t in chunk if t]
+        chunks = stdin_chunks() if from_stdin else (
+            list(args.texts[start: start + CHUNK]) for start in range(0, len(args.texts), CHUNK))
+        for chunk in chunks:
+            chunk = prepare(chunk, checkpoint)
+            check_texts(chunk, checkpoint, from_stdin, done + 1)
+            todo = [t for t in chunk if t.strip()]  # a blank text gives an empty line
             outputs = iter(translate(checkpoint.model, checkpoint.tokenizer, todo,
                                      beam_size=args.beam, alpha=args.alpha, max_len=max_len,
                                      strict=True) if todo else [])
-            emit([next(outputs) if t else "" for t in chunk])
+            emit([next(outputs) if t.strip() else "" for t in chunk])
             done += len(chunk)
-    except KeyboardInterrupt:
-        return interrupted(f"after {done} of {len(texts)} translations" if texts
-                           else "before any translation")
+    except ValueError as exc:  # a line of standard input the model cannot read
+        return fail(f"{exc} (after {done} translations)")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        return interrupted(f"after {done}{total} translations" if done or not from_stdin
+                           else "before any translation", exc)
     except BrokenPipeError:  # the reader has all it wants
         silence_stdout()
         return 0
