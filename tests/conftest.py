@@ -9,7 +9,9 @@ live, so that a new test in one of those files is slow without anyone rememberin
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,3 +52,29 @@ def tiny_model() -> Callable[..., Transformer]:
         return Transformer(TransformerConfig.tiny(vocab_size, **overrides))
 
     return make
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""Byte-identical copies of the real corpora (Tatoeba, Multi30k), next to the checkout, so that
+no test needs the network."""
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``SHARED_DATA``, or a failed test that says it is missing."""
+    if not (SHARED_DATA / "SHA256SUMS").is_file():
+        pytest.fail(f"the shared data folder {SHARED_DATA} is missing: these tests need its "
+                    f"copies of Tatoeba and Multi30k (see its README)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def seeded_cache(tmp_path: Path, shared_data: Path) -> Path:
+    """A cache folder holding Multi30k's .gz files, as a first download would leave it."""
+    from transformer_book.datasets import MULTI30K_SHA256
+
+    folder = tmp_path / "cache" / "multi30k"
+    folder.mkdir(parents=True)
+    for name in MULTI30K_SHA256:
+        shutil.copyfile(shared_data / "multi30k" / name, folder / name)
+    return tmp_path / "cache"

@@ -56,7 +56,8 @@ def test_resume_refuses_a_checkpoint_of_another_task(checkpoint, tmp_path):
 
 
 def test_help():
-    for module in ("transformer_book.train", "transformer_book.translate"):
+    for module in ("transformer_book.train", "transformer_book.translate",
+                   "transformer_book.evaluate"):
         result = run(module, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 

@@ -1,3 +1,5 @@
+import importlib.util
+
 import pytest
 
 from transformer_book.metrics import TOKENIZERS, bleu, chrf, signatures
@@ -79,7 +81,7 @@ def test_signatures_name_the_settings():
     (lambda: bleu(["a"], [[None]]), TypeError, r"references\[0\] must hold str"),
     (lambda: bleu(["a", "b"], [["a"], ["b", "c"]]), ValueError, r"same number .* got \[1, 2\]"),
     (lambda: bleu(["a"], [[]]), ValueError, r"got \[0\]"),
-    (lambda: bleu(["a"], ["a"], tokenize="ko-mecab"), ValueError, "tokenize='ko-mecab' must be"),
+    (lambda: bleu(["a"], ["a"], tokenize="spm"), ValueError, "tokenize='spm' must be one of"),
     (lambda: chrf(["a"], ["a"], word_order=3), ValueError, "word_order=3 must be 0"),
     (lambda: signatures(tokenize="x"), ValueError, "tokenize='x'"),
     (lambda: signatures(word_order=5), ValueError, "word_order=5"),
@@ -88,3 +90,10 @@ def test_signatures_name_the_settings():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_ko_mecab_without_its_analyser_says_what_to_install():
+    if importlib.util.find_spec("mecab_ko") is not None:
+        pytest.skip("MeCab-ko is installed here")
+    with pytest.raises(ValueError, match=r"tokenize='ko-mecab' needs .*'sacrebleu\[ko\]'"):
+        bleu(["사과"], ["사과"], tokenize="ko-mecab")

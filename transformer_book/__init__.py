@@ -8,8 +8,10 @@ Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``,
 (chapter 1's attention classifier), ``plotting``, ``diagrams``, ``attention_diagrams`` and
 ``decoding_diagrams`` (the book's drawings), ``complexity`` (chapter 9: counting FLOPs, paths,
 bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), the pieces for real
-corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``, ``metrics``), and
-the command lines ``train`` and ``translate``. ``_checks`` holds the argument checks they share.
+corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``, ``metrics``), the
+real corpora (``download``, ``datasets``: Tatoeba English-Korean shipped, Multi30k downloaded),
+scoring as the field does (``scoring``, ``averaging``), and the command lines ``train``,
+``translate`` and ``evaluate``. ``_checks`` holds the argument checks they share.
 """
 
 from .attention import KVCache, MultiHeadAttention, scaled_dot_product_attention

@@ -14,7 +14,11 @@ normalised, de-duplicated and split by a hash of each source sentence into train
 and test (5% each); a shared subword vocabulary of ``--vocab-size`` pieces is trained on the
 training split and stored in the checkpoint. Batches hold ``--max-tokens`` tokens (or
 ``--batch-size`` pairs), ``--accumulate`` passes per step. At the end the test split is decoded
-and scored with exact match, BLEU and chrF (sacreBLEU).
+with beam search (``--beam 4 --alpha 0.6``, the paper's) and scored with exact match, BLEU and
+chrF (sacreBLEU); the report names the set it scored. Official sets (``--valid-src/--valid-tgt``,
+``--test-src/--test-tgt``) replace the hash split's parts, ``--average-last K`` averages the last
+K epochs' weights, ``--d-model --heads --layers --d-ff`` change a preset's sizes (see
+``_train_eval``).
 
 Launched by ``torchrun --nproc_per_node N -m transformer_book.train ...`` it trains with
 ``DistributedDataParallel`` on N processes (gloo on CPUs, NCCL on GPUs); rank 0 prints and
@@ -35,9 +39,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-import torch
 import torch.distributed as dist
 
+from . import _train_eval
 from ._checks import check_choice, check_output_path
 from ._cli import (
     EXIT_FAULT,
@@ -52,13 +56,11 @@ from ._cli import (
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
 from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
-from .decoding import translate
-from .metrics import bleu, chrf, signatures
 from .model import Transformer, TransformerConfig
 from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
 from .subword import SubwordTokenizer
 from .tokenizers import CharTokenizer
-from .training import NonFiniteLossError, TrainingConfig, exact_match, fit
+from .training import NonFiniteLossError, TrainingConfig, fit
 
 TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
 CORPUS = "corpus"
@@ -82,12 +84,14 @@ def task_tokenizer(task: str) -> CharTokenizer:
     return date_tokenizer()
 
 
-def corpus_splits(data: str | None, src: str | None, tgt: str | None) -> Splits:
+def corpus_splits(data: str | None, src: str | None, tgt: str | None,
+                  validation: float = 0.05, test: float = 0.05) -> Splits:
     """The pairs of ``--data`` (TSV) or ``--src``/``--tgt`` (aligned files), de-duplicated,
-    without empty sides, split 90/5/5 by a hash of the source sentence."""
+    without empty sides, split 90/5/5 by a hash of the source sentence (``validation`` or
+    ``test`` 0 when an official set replaces that part)."""
     pairs = read_tsv(data) if data else read_aligned(src, tgt)
-    splits = split_pairs(filter_pairs(pairs))
-    if not splits.train or not splits.validation:
+    splits = split_pairs(filter_pairs(pairs), validation, test)
+    if not splits.train or (validation and not splits.validation):
         raise ValueError(f"the corpus has {len(pairs)} pairs, too few for a training and a "
                          f"validation split (5% of the pairs go to each of validation and test)")
     return splits
@@ -124,14 +128,14 @@ RUN_DEFAULTS: dict[str, object] = {
     "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
     "val_size": 500, "batch_size": 64, "warmup": 200, "lr_factor": 0.25,
     "label_smoothing": 0.1, "seed": 0, "max_tokens": None, "accumulate": 1,
-    "data": None, "src": None, "tgt": None, "vocab_size": 8000,
+    "data": None, "src": None, "tgt": None, "vocab_size": 8000, **_train_eval.SETTINGS,
 }
 """The settings of a run. A new run takes them from the flags (else these defaults), a resumed
 run from its checkpoint."""
 
 TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed", "max_tokens",
                      "accumulate")
-CORPUS_SETTINGS = ("data", "src", "tgt", "vocab_size")
+CORPUS_SETTINGS = ("data", "src", "tgt", "vocab_size", *_train_eval.OFFICIAL_SETS)
 
 
 def build_parser() -> ArgumentParser:
@@ -188,6 +192,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing --out with a new run")
     parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
+    _train_eval.add_arguments(parser)
     return parser
 
 
@@ -208,7 +213,8 @@ def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
         raise ValueError(f"{out} records epoch {resume.epoch}: no finished epoch to resume")
     recorded = {k: getattr(config, k) for k in TRAINING_SETTINGS}
     recorded.update(task=extra["task"], preset=extra["preset"],
-                    dropout=resume.model.config.dropout)
+                    dropout=resume.model.config.dropout,
+                    **_train_eval.model_sizes(resume.model.config))
     for key in ("train_size", "val_size"):  # absent from older checkpoints
         if isinstance(extra.get(key), int) and extra[key] >= 1:
             recorded[key] = extra[key]
@@ -275,21 +281,6 @@ def on_disk(out: str, before: tuple[int, int, int] | None) -> str:
     return f"{out} holds epoch {epoch} (continue with --resume)"
 
 
-def test_report(model: Transformer, tokenizer: CharTokenizer | SubwordTokenizer,
-                test: list[tuple[str, str]], out: str) -> str:
-    """Greedy translations of the test pairs, scored: exact match, BLEU and chrF."""
-    if not test:
-        return f"no test pairs to score; saved {out}"
-    with torch.no_grad():
-        predictions = translate(model, tokenizer, [s for s, _ in test],
-                                max_len=model.config.max_len - 1)
-    references = [t for _, t in test]
-    signature = signatures()["bleu"]
-    return (f"test exact match {exact_match(predictions, references):.4f}, BLEU "
-            f"{bleu(predictions, references):.1f}, chrF {chrf(predictions, references):.1f} "
-            f"on {len(test)} held-out pairs (BLEU {signature}); saved {out}")
-
-
 def _quiet(*args, **kwargs) -> None:
     """``print`` for the processes other than rank 0, which stay silent."""
 
@@ -317,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
                                     compile=args.compile,
                                     progress=False if args.no_progress else None)
+            _train_eval.check_averaging(args)
         except (CheckpointError, ValueError, TypeError) as exc:
             return fail(str(exc))
         say = print if rank == 0 else _quiet
@@ -329,15 +321,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             set_seed(seed)  # the same initial weights on every run (and in every process)
         preset = getattr(TransformerConfig, settings["preset"])
         overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
+        overrides.update(_train_eval.size_overrides(settings))
 
         try:
             if task == CORPUS:
                 phase = "reading the corpus"
                 pause_point("data")
-                splits = corpus_splits(settings["data"], settings["src"], settings["tgt"])
+                official = _train_eval.read_official_sets(settings, corpus=True)
+                splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
+                                       **_train_eval.held_out(official))
                 tokenizer = (resume.tokenizer if resume is not None
                              else shared_tokenizer(splits, settings["vocab_size"]))
             else:
+                _train_eval.read_official_sets(settings, corpus=False)
                 tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
             model = resume.model if resume is not None else \
                 Transformer(preset(len(tokenizer), **overrides))
@@ -347,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             train, val, test = (fitting(part, tokenizer, model.config.max_len)
                                 for part in splits)
             test = test[: args.test_size]
+            if official.validation is not None:
+                val = fitting(official.validation, tokenizer, model.config.max_len)
             what = (f"{len(train)} training pairs, subword vocabulary of {len(tokenizer)} "
                     f"pieces")
         else:
@@ -371,9 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
                                           *CORPUS_SETTINGS)}
+        keeper = _train_eval.epoch_keeper(model, args)
         try:
             fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
-                resume=resume, extra=extra)
+                resume=resume, extra=extra, on_epoch_end=keeper)
         except NonFiniteLossError as exc:
             return fail(f"{exc}; {on_disk(args.out, before)}")
         except ValueError as exc:
@@ -387,7 +386,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         phase = "the test decode"
         pause_point("decode")
-        say(test_report(model, tokenizer, test, args.out), flush=True)
+        test_set = (official.test if task == CORPUS and official.test is not None
+                    else _train_eval.split_test_set(test, task, settings))
+        try:
+            report = _train_eval.final_report(model, tokenizer, test_set, args, keeper, extra)
+        except OSError as exc:
+            return fail(f"cannot write the averaged model: {exc.strerror or exc}; "
+                        f"{on_disk(args.out, before)}", EXIT_FAULT)
+        say(report, flush=True)
     except KeyboardInterrupt:
         return interrupted(f"during {phase}; {on_disk(args.out, before)}")
     except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
