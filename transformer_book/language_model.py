@@ -141,13 +141,19 @@ class LanguageModel(nn.Module):
 
     def _init_weights(self) -> None:
         """GPT-2's: normal(0, 0.02) weights, zero biases, and the projections that write into the
-        residual stream scaled by 1/sqrt(2N), so the stream's variance does not grow with N."""
+        residual stream scaled by 1/sqrt(2N), so the stream's variance does not grow with N.
+        With ``scale_embeddings`` the token embeddings get std ``d_model ** -0.5`` instead (as in
+        the paper's code, tensor2tensor), so that scaled by ``sqrt(d_model)`` their entries are
+        about as large as the sinusoids'."""
+        c = self.config
         for name, p in self.named_parameters():
             if p.dim() == 1:
                 continue  # biases stay 0, norms' gains 1, as created
             std = 0.02
             if name.endswith(("out_proj.weight", "linear2.weight")):
-                std /= math.sqrt(2 * self.config.num_layers)
+                std /= math.sqrt(2 * c.num_layers)
+            elif name == "tok_embed.weight" and c.scale_embeddings:
+                std = c.d_model ** -0.5
             nn.init.normal_(p, mean=0.0, std=std)
         for name, p in self.named_parameters():
             if name.endswith("bias"):
