@@ -35,7 +35,7 @@ from transformer_book.decoding_diagrams import (  # noqa: E402
     smoothed_distribution,
     teacher_forcing_diagram,
 )
-from transformer_book.diagrams import HIGHLIGHTS, PARTS, architecture  # noqa: E402
+from transformer_book.diagrams import HIGHLIGHTS, PARTS, STRUCK_OUT, architecture  # noqa: E402
 from transformer_book.training import LabelSmoothingLoss  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +45,7 @@ SCORES = [[-0.1, -0.2, -0.3, -0.5], [-0.1, -0.2, -0.3, -1.7], [-0.1, -2.2]]
 DRAWINGS = {
     "architecture": lambda ax=None: architecture(ax=ax),
     "architecture_decoder": lambda ax=None: architecture("decoder", ax=ax),
+    "architecture_decoder_only": lambda ax=None: architecture("decoder_only", ax=ax),
     "scaled_dot_product": lambda ax=None: scaled_dot_product_diagram(ax=ax),
     "multi_head": lambda ax=None: multi_head_diagram(ax=ax, d_model=64, heads=4),
     "teacher_forcing": lambda ax=None: teacher_forcing_diagram(["a", "b"], ax=ax),
@@ -163,6 +164,21 @@ def test_highlights_name_the_chapters_parts():
     assert {"dec_cross_attention", "memory", "linear"} <= set(HIGHLIGHTS["decoder"])
     assert {"shifted_outputs", "softmax"} <= set(HIGHLIGHTS["training"])
     assert all(set(parts) <= set(PARTS) for parts in HIGHLIGHTS.values())
+
+
+def test_decoder_only_is_the_decoder_column_without_cross_attention():
+    parts = set(HIGHLIGHTS["decoder_only"])
+    decoder = {p for p in PARTS if p.startswith("dec_")} | {"decoder_layer"}
+    assert parts & decoder == decoder - {"dec_cross_attention", "dec_norm2"}
+    assert not parts & ({p for p in PARTS if p.startswith("enc_")} | {"memory", "inputs"})
+    assert {"shifted_outputs", "linear", "softmax", "probabilities"} <= parts
+    struck = [line for line in architecture("decoder_only").axes[0].lines
+              if line.get_gid() == STRUCK_OUT]
+    assert len(struck) == 2  # a cross over the cross-attention and its Add & Norm
+    for other in [None, *HIGHLIGHTS]:
+        if other != "decoder_only":
+            assert not [line for line in architecture(other).axes[0].lines
+                        if line.get_gid() == STRUCK_OUT], other
 
 
 @pytest.mark.parametrize("bad", ["ffn", "Encoder", 3])

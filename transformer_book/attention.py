@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import check_attn_mask, check_float_tensor, check_fraction, check_heads
+from .positional import RotaryEmbedding
 
 __all__ = ["scaled_dot_product_attention", "MultiHeadAttention", "KVCache"]
 
@@ -76,6 +77,9 @@ class MultiHeadAttention(nn.Module):
         num_heads: number of heads ``h``.
         dropout: dropout on the attention weights during training.
         bias: whether the four projections have biases.
+        rotary: an optional ``RotaryEmbedding`` of width ``d_k``: then each head's queries and
+            keys are turned by their positions' rotations before the scores (self-attention of
+            a model with rotary positions; the positions count from the cache's length).
 
     ``forward(query, key, value, mask=None, need_weights=False, cache=None)`` takes
     ``(batch, seq, d_model)`` tensors and a bool mask broadcastable to
@@ -86,10 +90,16 @@ class MultiHeadAttention(nn.Module):
     keys and values of earlier calls take part too (``k_len`` counts them), see ``KVCache``.
     """
 
-    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 rotary: RotaryEmbedding | None = None):
         super().__init__()
         check_heads(d_model, num_heads)
         check_fraction("dropout", dropout)
+        if rotary is not None and not (isinstance(rotary, RotaryEmbedding)
+                                       and rotary.dim == d_model // num_heads):
+            raise ValueError(f"rotary must be None or a RotaryEmbedding of dim d_k="
+                             f"{d_model // num_heads}, got {rotary!r}")
+        self.rotary = rotary
         self.d_model = d_model
         self.num_heads = num_heads
         self.d_k = d_model // num_heads
@@ -144,6 +154,9 @@ class MultiHeadAttention(nn.Module):
         else:
             k = self.split_heads(self.k_proj(key))
             v = self.split_heads(self.v_proj(value))
+            if self.rotary is not None:  # turned at their own positions, after the cached ones
+                start = 0 if cache is None else len(cache)
+                q, k = self.rotary(q, start), self.rotary(k, start)
             if cache is not None:
                 k, v = cache.update(k, v)
         dropout_p = self.dropout if self.training else 0.0

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 from ._drawing import (
+    ACCENT,
     FILL,
     GREY_EDGE,
     GREY_TEXT,
@@ -33,7 +34,7 @@ from ._drawing import (
     label,
 )
 
-__all__ = ["HIGHLIGHTS", "PARTS", "architecture"]
+__all__ = ["HIGHLIGHTS", "PARTS", "STRUCK_OUT", "architecture"]
 
 _ENCODER_LAYER = ("encoder_layer", "enc_self_attention", "enc_norm1", "enc_feed_forward",
                   "enc_norm2")
@@ -58,7 +59,15 @@ HIGHLIGHTS: dict[str, tuple[str, ...]] = {
     # Chapter 8: what training adds: the target shifted right as the decoder's input, and the
     # softmax whose probabilities the loss compares with the next tokens.
     "training": ("shifted_outputs", "softmax", "probabilities"),
+    # Chapter 12: the decoder alone (GPT): the decoder column without its cross-attention, which
+    # is struck out, and without the encoder and its memory.
+    "decoder_only": ("shifted_outputs", "dec_embedding", "dec_positional", "decoder_layer",
+                     "dec_self_attention", "dec_norm1", "dec_feed_forward", "dec_norm3",
+                     "linear", "softmax", "probabilities"),
 }
+
+#: What ``highlight="decoder_only"`` strikes out: the cross-attention and its Add & Norm.
+STRUCK_OUT = "no_cross_attention"
 
 #: Every part of the drawing, by gid.
 PARTS: tuple[str, ...] = (
@@ -130,7 +139,8 @@ def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure
 
     ``highlight``: ``None`` (everything in colour) or a key of ``HIGHLIGHTS``: ``"attention"``
     (chapters 2-3), ``"multi_head"`` (4), ``"positional"`` (5), ``"encoder"`` (6),
-    ``"decoder"`` (7), ``"training"`` (8). Draws on ``ax`` if given, else on a new
+    ``"decoder"`` (7), ``"training"`` (8), ``"decoder_only"`` (12: the decoder column with its
+    cross-attention struck out, gid ``STRUCK_OUT``). Draws on ``ax`` if given, else on a new
     6.6 x 6.9 inch figure; returns the figure.
 
     >>> fig = architecture(highlight="encoder")
@@ -191,6 +201,10 @@ def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure
                "dec_cross_attention", on)
     arrow(ax, [(d, 6.75), (d, 7.15)], on="dec_norm2" in on)
     _sub_layer(ax, d, 7.375, 0.45, "Add & Norm", "norm", "dec_norm2", on)
+    if highlight == "decoder_only":  # nothing to attend to: the sub-layer is gone
+        for ys in ((5.85, 7.7), (7.7, 5.85)):
+            ax.plot([d - 1.6, d + 1.6], ys, color=ACCENT, linewidth=2.0, zorder=4,
+                    gid=STRUCK_OUT)
     arrow(ax, [(d, 7.6), (d, 8.0)], on="dec_feed_forward" in on)
     _residual(ax, d, 7.8, 1.0, 9.225, "dec_norm3", on)
     _sub_layer(ax, d, 8.3, 0.6, "Feed-Forward", "feed_forward", "dec_feed_forward", on)

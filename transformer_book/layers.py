@@ -12,6 +12,12 @@ Three dropouts, each a probability, 0 switches it off:
 - ``attn_dropout``: on the attention weights (PyTorch's layers use ``dropout`` there; the paper
   does not mention it);
 - ``ffn_dropout``: inside the feed-forward network, after the activation (likewise).
+
+Two options serve the decoder-only models of chapter 12: ``activation`` (the feed-forward's
+non-linearity, ``F.relu`` as in the paper or ``F.gelu`` as in GPT) and ``rotary`` (a
+``RotaryEmbedding`` shared by the self-attentions). An ``EncoderLayer`` with a causal mask is a
+decoder layer without cross-attention; it then takes a ``KVCache`` for incremental decoding, and
+an ``Encoder`` a ``DecoderCache``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from torch import Tensor, nn
 
 from ._checks import check_fraction, check_integer
 from .attention import KVCache, MultiHeadAttention
+from .positional import RotaryEmbedding
 
-__all__ = ["FeedForward", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder", "DecoderCache"]
+__all__ = ["FeedForward", "SwiGLU", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
+           "DecoderCache"]
 
 
 class FeedForward(nn.Module):
@@ -46,6 +54,28 @@ class FeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
+class SwiGLU(nn.Module):
+    """FFN_SwiGLU(x) = (Swish(x W) * x V) W_2, without biases (Shazeer, 2020): a gated
+    feed-forward network, the one of LLaMA-style models. ``linear1`` holds ``W`` and ``V`` side by
+    side, ``(2 * d_ff, d_model)``; ``linear2`` is ``W_2``. It has three matrices where
+    ``FeedForward`` has two, so ``d_ff = 2/3 * 4 * d_model`` keeps the parameter count of a
+    ``4 * d_model`` ReLU network."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0):
+        super().__init__()
+        check_integer("d_model", d_model)
+        check_integer("d_ff", d_ff)
+        check_fraction("dropout", dropout)
+        self.linear1 = nn.Linear(d_model, 2 * d_ff, bias=False)
+        self.dropout = nn.Dropout(dropout)
+        self.linear2 = nn.Linear(d_ff, d_model, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(..., d_model)`` -> ``(..., d_model)``, every position alike."""
+        gate, value = self.linear1(x).chunk(2, dim=-1)
+        return self.linear2(self.dropout(F.silu(gate) * value))
+
+
 def _check_dropouts(**rates: float) -> None:
     for name, rate in rates.items():
         check_fraction(name, rate)
@@ -56,27 +86,35 @@ class EncoderLayer(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
                  norm_first: bool = False, layer_norm_eps: float = 1e-5,
-                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0,
+                 activation: Callable[[Tensor], Tensor] = F.relu,
+                 rotary: RotaryEmbedding | None = None):
         super().__init__()
         _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout,
+                                            rotary=rotary)
+        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout, activation)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
         self.norm_first = norm_first
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``x``: ``(batch, seq, d_model)``; ``mask`` broadcasts to ``(batch, heads, seq, seq)``."""
+    def forward(self, x: Tensor, mask: Tensor | None = None,
+                cache: KVCache | None = None) -> Tensor:
+        """``x``: ``(batch, seq, d_model)``; ``mask`` broadcasts to ``(batch, heads, seq, seq)``.
+
+        With a ``cache`` (a causal layer decoding incrementally) ``x`` holds only the new
+        positions, whose keys and values are appended to the cached ones; ``mask`` is then
+        ``(..., seq, cached + seq)``, or ``None`` for one new position."""
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), mask)
+            x = x + self._sa(self.norm1(x), mask, cache)
             return x + self._ff(self.norm2(x))
-        x = self.norm1(x + self._sa(x, mask))
+        x = self.norm1(x + self._sa(x, mask, cache))
         return self.norm2(x + self._ff(x))
 
-    def _sa(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask)[0])
+    def _sa(self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None) -> Tensor:
+        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache)[0])
 
     def _ff(self, x: Tensor) -> Tensor:
         return self.dropout2(self.feed_forward(x))
@@ -88,12 +126,15 @@ class DecoderLayer(nn.Module):
 
     def __init__(self, d_model: int, num_heads: int, d_ff: int, *, dropout: float = 0.1,
                  norm_first: bool = False, layer_norm_eps: float = 1e-5,
-                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0,
+                 activation: Callable[[Tensor], Tensor] = F.relu,
+                 rotary: RotaryEmbedding | None = None):
         super().__init__()
         _check_dropouts(dropout=dropout, attn_dropout=attn_dropout, ffn_dropout=ffn_dropout)
-        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout,
+                                            rotary=rotary)
         self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout=attn_dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, ffn_dropout, activation)
         self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
@@ -150,13 +191,15 @@ class _Stack(nn.Module):
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
-                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0):
+                 attn_dropout: float = 0.0, ffn_dropout: float = 0.0,
+                 activation: Callable[[Tensor], Tensor] = F.relu,
+                 rotary: RotaryEmbedding | None = None):
         super().__init__()
         check_integer("num_layers", num_layers)
         self.layers = nn.ModuleList(
             self.layer_class(d_model, num_heads, d_ff, dropout=dropout, norm_first=norm_first,
                              layer_norm_eps=layer_norm_eps, attn_dropout=attn_dropout,
-                             ffn_dropout=ffn_dropout)
+                             ffn_dropout=ffn_dropout, activation=activation, rotary=rotary)
             for _ in range(num_layers)
         )
         self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
@@ -167,10 +210,16 @@ class Encoder(_Stack):
 
     layer_class = EncoderLayer
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        """``x``: ``(batch, seq, d_model)`` -> the same shape; ``mask`` as in ``EncoderLayer``."""
-        for layer in self.layers:
-            x = layer(x, mask)
+    def forward(self, x: Tensor, mask: Tensor | None = None,
+                cache: DecoderCache | None = None) -> Tensor:
+        """``x``: ``(batch, seq, d_model)`` -> the same shape; ``mask`` as in ``EncoderLayer``.
+
+        With a ``cache`` (a causal stack, the decoder of a decoder-only model) every layer gets
+        its entry of ``cache.self_attn``; ``cache.cross_attn`` stays unused."""
+        if cache is not None:
+            check_cache(cache, len(self.layers), x.size(0))
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, None if cache is None else cache.self_attn[i])
         return self.norm(x)
 
 

@@ -1,6 +1,12 @@
-"""Positional encoding (Vaswani et al., 2017, section 3.5).
+"""Positional encoding (Vaswani et al., 2017, section 3.5), and rotary position embeddings.
 
 PE(pos, 2i) = sin(pos / 10000^(2i / d_model)),  PE(pos, 2i + 1) = cos(pos / 10000^(2i / d_model)).
+
+Rotary embeddings (Su et al., RoFormer) add nothing to the input: they turn each query and key
+of attention by the rotation ``M_pos`` of its own position, the block-diagonal matrix of 2x2
+rotations by the angles ``pos * w_i`` under which the sinusoidal table moves
+(``PE[pos + k] = M_k PE[pos]``). A score ``(M_m q) . (M_n k) = q . M_(n-m) k`` then depends on
+the offset ``n - m`` only.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from torch import Tensor, nn
 
 from ._checks import check_float_tensor, check_fraction, check_integer
 
-__all__ = ["sinusoidal_encoding", "PositionalEncoding"]
+__all__ = ["sinusoidal_encoding", "PositionalEncoding", "RotaryEmbedding"]
 
 
 def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
@@ -90,3 +96,53 @@ class PositionalEncoding(nn.Module):
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}"
+
+
+class RotaryEmbedding(nn.Module):
+    """Rotary position embeddings: turn each pair ``(x_2i, x_2i+1)`` of a query or key at
+    position ``pos`` by the angle ``pos * w_i``, ``w_i = base^(-2i / dim)``, in the direction of
+    the sinusoidal table's shift (``M_pos`` of chapter 5).
+
+    Args:
+        dim: the width of the vectors turned (a head's ``d_k``); must be even.
+        base: the wavelength scale, 10000 as in the sinusoidal table.
+
+    ``forward(x, start=0)``: ``x`` is ``(..., seq, dim)``, its positions ``start, ..., start +
+    seq - 1`` (``start > 0`` continues a sequence held in a key/value cache); returns the same
+    shape. Rotations keep lengths: ``forward(x).norm(dim=-1) == x.norm(dim=-1)``. Nothing is
+    learned and nothing is stored in checkpoints (the frequencies are a non-persistent buffer).
+
+    >>> rope = RotaryEmbedding(4)
+    >>> q, k = torch.randn(1, 5, 4), torch.randn(1, 5, 4)
+    >>> scores = rope(q) @ rope(k).transpose(-2, -1)   # depends on the offset only:
+    >>> shifted = rope(q, start=7) @ rope(k, start=7).transpose(-2, -1)
+    >>> torch.allclose(scores, shifted, atol=1e-5)
+    True
+    """
+
+    def __init__(self, dim: int, base: float = 10000.0):
+        super().__init__()
+        check_integer("dim", dim)
+        if dim % 2:
+            raise ValueError(f"dim={dim} must be even: rotary embeddings turn pairs of features")
+        if isinstance(base, bool) or not isinstance(base, (int, float)) or not base > 1:
+            raise ValueError(f"base={base!r} must be a number > 1")
+        frequency = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+        self.register_buffer("frequency", frequency.to(torch.float32), persistent=False)
+        self.dim = dim
+        self.base = base
+
+    def forward(self, x: Tensor, start: int = 0) -> Tensor:
+        if check_float_tensor("x", x).dim() < 2 or x.size(-1) != self.dim:
+            raise ValueError(f"x must have shape (..., seq, dim={self.dim}), got {tuple(x.shape)}")
+        check_integer("start", start, minimum=0)
+        position = torch.arange(start, start + x.size(-2), device=x.device,
+                                dtype=torch.float32)
+        angle = position[:, None] * self.frequency.to(x.device)  # (seq, dim / 2)
+        cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+        even, odd = x[..., 0::2], x[..., 1::2]
+        # Each pair turned by M_pos's 2x2 block [[cos, sin], [-sin, cos]].
+        return torch.stack((cos * even + sin * odd, cos * odd - sin * even), dim=-1).flatten(-2)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, base={self.base}"
