@@ -171,12 +171,14 @@ def pause_point(phase: str) -> None:
         time.sleep(0.01)
 
 
-def emit(lines: Iterable[str]) -> None:
-    """Write ``lines`` to stdout and flush them. A reader that went away (``| head -1``) raises
-    ``BrokenPipeError``, a failed write (a full disk) ``OSError``: see ``silence_stdout``."""
+def emit(lines: Iterable[str], flush: bool = True) -> None:
+    """Write ``lines`` to stdout and flush them (``flush=False``: the caller flushes, after it
+    has counted them). A reader that went away (``| head -1``) raises ``BrokenPipeError``, a
+    failed write (a full disk) ``OSError``: see ``silence_stdout``."""
     for line in lines:
         sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    if flush:
+        sys.stdout.flush()
 
 
 def silence_stdout() -> None:

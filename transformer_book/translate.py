@@ -193,8 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             outputs = iter(translate(checkpoint.model, checkpoint.tokenizer, todo,
                                      beam_size=args.beam, alpha=args.alpha, max_len=max_len,
                                      strict=True) if todo else [])
-            emit([next(outputs) if t.strip() else "" for t in chunk])
-            done += len(chunk)
+            emit([next(outputs) if t.strip() else "" for t in chunk], flush=False)
+            done += len(chunk)  # counted before a reader can see them: an interrupt that
+            sys.stdout.flush()  # follows the answer never reports one translation too few
     except ValueError as exc:  # a line of standard input the model cannot read
         return fail(f"{exc} (after {done} translations)")
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
