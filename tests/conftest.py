@@ -31,7 +31,7 @@ SLOW_TEST_FILES = {
     "test_benchmarks.py",  # the benchmark scripts, end to end
     "test_site_layout.py",  # the built book in headless Chromium
     "test_launch.py",  # the setup cell in a real kernel, the setup script as a subprocess
-    "test_grade.py",  # the grading script runs notebooks in kernels
+    "test_nbgrader_course.py",  # an nbgrader course, graded: notebooks in kernels
     "test_distributed.py",  # torchrun, two training processes
     "test_jupyterlab.py",  # JupyterLab servers and the chapters in headless Chromium
 }

@@ -7,6 +7,7 @@ every chapter promises (objectives, prerequisites, time, summary, at least three
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -171,3 +172,17 @@ def test_answers_stay_folded(path):
             assert metadata.get("jupyter", {}).get("outputs_hidden") is True and metadata.get(
                 "collapsed") is True, \
                 f"{path.name}: a hide-output cell shows its output in JupyterLab"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_assert_of_a_check_cell_has_a_message(path):
+    """A failing check tells the student what was expected and what came, in the error's first
+    line (what a grader's report shows), not a bare ``AssertionError``."""
+    for i, cell in enumerate(_cells(path)):
+        if "check" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        code = "\n".join(line for line in _source(cell).splitlines()
+                         if not line.lstrip().startswith(("%", "!")))
+        bare = [node.lineno for node in ast.walk(ast.parse(code))
+                if isinstance(node, ast.Assert) and node.msg is None]
+        assert not bare, f"{path.name} cell {i}: assert without a message on line(s) {bare}"

@@ -159,7 +159,12 @@ def test_the_whole_edition_is_a_book_source_with_solutions_hidden(tmp_path):
     site = out / "site"
     assert sorted(p.name for p in (site / "notebooks").glob("*.ipynb")) == [
         p.name for p in NOTEBOOKS]
-    assert (site / "_toc.yml").read_text() == (ROOT / "_toc.yml").read_text()
+    toc = yaml.safe_load((site / "_toc.yml").read_text(encoding="utf-8"))
+    full = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert files == [c["file"] for part in full["parts"] for c in part["chapters"]
+                     if c["file"] not in se.INSTRUCTOR_PAGES], "the book minus the guide"
+    assert not (site / "book" / "instructor_guide.md").exists()
     assert (site / "book" / "glossary.md").is_file()
     config = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
     book = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -562,3 +567,71 @@ def test_a_line_the_chapter_taught_is_given_not_leaked():
     assert "y factor x 0 x x" in answers(nb)
     nb.cells.insert(1, nbformat.v4.new_code_cell("y = FACTOR * x + 0 * x * x"))  # taught first
     assert "y factor x 0 x x" not in answers(nb)
+
+
+# --- the instructor guide stays with instructors ---------------------------------------------
+
+GUIDE = ROOT / "book" / "instructor_guide.md"
+# What a written exercise's answer looks like in the guide's problem-set table: a formula with a
+# digit (ln(9(n-1))), a decimal (0.436), a grouped number (25,000), an equation in maths ($a = b$),
+# a command-line option with its value (`--accumulate 4`).
+ANSWER_VALUE = re.compile(r"[A-Za-z]+\((?:[^()]|\([^()]*\))*\d(?:[^()]|\([^()]*\))*\)"
+                          r"|\d+\.\d+|\d{1,3}(?:,\d{3})+|\$[^$]*=[^$]*\$|`--[\w-]+ \d+`")
+
+
+def guide_answers() -> dict[str, list[str]]:
+    """Exercise label -> the answer values that the guide's problem-set table gives for it (the
+    rows of exercises without an automatic check: written answers)."""
+    found = {}
+    for line in GUIDE.read_text(encoding="utf-8").splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 5 and re.fullmatch(r"`ch\d+-[\w-]+`", cols[1]) and re.match(
+                r"(none|no automatic check)\b", cols[4]):
+            values = [normalised(v) for v in ANSWER_VALUE.findall(cols[4])]
+            if values:
+                found[cols[1].strip("`")] = values
+    return found
+
+
+def given_by_the_chapters() -> str:
+    """What the full chapters show before their exercises: a value found there is taught, not
+    an answer given away."""
+    return " | ".join(student_text(nbformat.v4.new_notebook(cells=nb.cells[:first_exercise(nb)]))
+                      for nb in (nbformat.read(p, as_version=4) for p in NOTEBOOKS))
+
+
+def first_exercise(nb) -> int:
+    return next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and re.search(
+        r"^\s*(:::+|```+)\{exercise\}|\*\*Exercise\b", c.source, re.MULTILINE)), len(nb.cells))
+
+
+def leaked_answers(shown: str) -> list[str]:
+    given = f" {given_by_the_chapters()} "
+    return [f"{label}: {value}" for label, values in guide_answers().items() for value in values
+            if f" {value} " in f" {shown} " and f" {value} " not in given]
+
+
+def test_the_guide_table_gives_the_answers_this_test_looks_for():
+    answers = guide_answers()
+    assert "ln 9 n 1" in answers["ch03-drown"] and "0 436" in answers["ch03-temperature"]
+    assert "0 75" in answers["ch08-floor"] and len(answers) >= 6
+    assert leaked_answers(normalised("The answer is ln(9(n-1)).")) == [
+        "ch03-drown: ln 9 n 1"]
+
+
+def test_the_student_edition_has_no_guide_and_no_answer(tmp_path):
+    out = tmp_path / "student"
+    se.write_student_edition(out)
+    site = out / "site"
+    assert not list(out.rglob("instructor_guide*")), "the guide is for instructors"
+    assert "instructor_guide" not in (site / "_toc.yml").read_text(encoding="utf-8")
+    texts = [student_text(nbformat.read(p, as_version=4)) for p in out.rglob("*.ipynb")]
+    texts += [normalised(p.read_text(encoding="utf-8")) for p in site.rglob("*.md")]
+    assert not leaked_answers(" | ".join(texts))
+
+
+def test_no_guide_and_no_answer_in_the_student_html(student_html):
+    assert not list(student_html.rglob("instructor_guide*"))
+    text = " | ".join(normalised(re.sub(r"<[^>]*>", " ", page.read_text(encoding="utf-8")))
+                      for page in student_html.rglob("*.html"))
+    assert not leaked_answers(text)

@@ -22,7 +22,7 @@ from .model import Transformer, TransformerConfig
 from .positional import PositionalEncoding, sinusoidal_encoding
 from .runtime import get_device, set_seed
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [
     "scaled_dot_product_attention", "MultiHeadAttention", "KVCache",
