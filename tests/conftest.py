@@ -30,6 +30,8 @@ SLOW_TEST_FILES = {
     "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
     "test_benchmarks.py",  # the benchmark scripts, end to end
     "test_site_layout.py",  # the built book in headless Chromium
+    "test_site_axe.py",  # every page of the built book checked by axe-core in Chromium
+    "test_pdf.py",  # the PDF built with TeX Live
     "test_launch.py",  # the setup cell in a real kernel, the setup script as a subprocess
     "test_nbgrader_course.py",  # an nbgrader course, graded: notebooks in kernels
     "test_distributed.py",  # torchrun, two training processes

@@ -3,7 +3,9 @@
 // the visible elements that reach past the right edge of the page, or of the article column
 // for elements inside the article (or whose words spill that far out of them), and do not sit
 // in a box that scrolls sideways. Only the outermost such element is listed. It also counts the
-// search fields on show. The report is written as JSON into a pre element with the id
+// search fields on show, lists the boxes that scroll sideways (display maths, tables) with what
+// shows that they do, and what a reader can reach of a table by scrolling it to its end, and
+// measures the figures' images. The report is written as JSON into a pre element with the id
 // site-probe.
 "use strict";
 
@@ -54,7 +56,42 @@ function overflowing(win) {
   const searches = Array.from(doc.querySelectorAll(".search-button-field, form.bd-search"))
     .filter(el => el.getClientRects().length > 0 && !el.closest("dialog:not([open])")
             && win.getComputedStyle(el).visibility !== "hidden").length;
-  return {width: page, found: found, searches: searches};
+  return {width: page, found: found, searches: searches, scrollers: scrollers(win),
+          figures: figures(doc)};
+}
+
+// The boxes of display maths and tables whose content is wider than they are: the cue that
+// they scroll (a background that scrolls with the content, over one that stays: the shadows of
+// book.css) and, for a table, whether its last column comes into view at the end of a scroll.
+function scrollers(win) {
+  const doc = win.document;
+  const boxes = doc.querySelectorAll(
+    'div.math, mjx-container[display="true"], .pst-scrollable-table-container');
+  return Array.from(boxes).filter(el => el.scrollWidth > el.clientWidth + 1
+                                   && el.getClientRects().length > 0).map(el => {
+    const style = win.getComputedStyle(el);
+    const report = {element: describe(el, doc), overflowX: style.overflowX,
+                    backgroundAttachment: style.backgroundAttachment,
+                    backgroundImage: style.backgroundImage,
+                    text: (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 60)};
+    const row = el.querySelector("tr");
+    if (row && row.lastElementChild) {
+      el.scrollLeft = el.scrollWidth;
+      const box = el.getBoundingClientRect();
+      const last = row.lastElementChild.getBoundingClientRect();
+      report.lastColumnInView = last.right <= box.right + 1 && last.left >= box.left - 1;
+      el.scrollLeft = 0;
+    }
+    return report;
+  });
+}
+
+// The images of the article's figures, with their displayed width in CSS px.
+function figures(doc) {
+  return Array.from(doc.querySelectorAll("article.bd-article figure img")).map(img => ({
+    src: img.getAttribute("src"), width: img.getBoundingClientRect().width,
+    caption: ((img.closest("figure").querySelector(".caption-number") || {}).textContent
+              || "").trim()}));
 }
 
 function whenTypeset(frame) {

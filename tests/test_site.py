@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections import Counter
 from functools import cache
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from site_pages import CHAPTERS, CONFIG, RAW_MARKUP, ROOT, TOC_FILES, Page, built_html
+from site_pages import CHAPTERS, CONFIG, RAW_MARKUP, ROOT, TOC_FILES, VOID, Page, built_html
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +232,118 @@ def test_solution_markers_are_stripped_and_colab_urls_rewritten():
     portable = url.replace("notebooks/", "portable/")
     assert site.portable_colab_url(url, "notebooks/04_mha") == portable
     assert site.portable_colab_url(url, "book/intro") == url
+
+
+# --- accessibility in the HTML: Korean marked up, secure links, an icon, unique ids -------------
+
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]+")
+
+
+class _LanguageOfText(HTMLParser):
+    """The Hangul in a page's <body> text outside any element marked lang="ko"; text of scripts,
+    styles and TeX that MathJax typesets (class "math") is left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool, bool]] = []  # (tag, korean, skipped)
+        self.unmarked: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in VOID:
+            return
+        attrs = dict(attrs)
+        korean, skipped = self.stack[-1][1:] if self.stack else (False, True)
+        if "lang" in attrs:
+            korean = (attrs["lang"] or "").startswith("ko")
+        skipped = (tag != "body" and (skipped or tag in ("script", "style", "template", "svg")
+                                      or "math" in (attrs.get("class") or "").split()))
+        self.stack.append((tag, korean, skipped))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self.stack and not self.stack[-1][2] and not self.stack[-1][1]:
+            self.unmarked += HANGUL.findall(data)
+
+
+def test_korean_text_is_marked_as_korean(html, pages):
+    """A screen reader reads text in the page's language (English) unless it is marked: every
+    Hangul word of the text is inside an element with lang="ko" (book_site.mark_korean)."""
+    unmarked, marked = [], 0
+    for path in pages:
+        parser = _LanguageOfText()
+        text = path.read_text(encoding="utf-8")
+        parser.feed(text)
+        marked += text.count('<span lang="ko">')
+        unmarked += [f"{path.relative_to(html)}: {word}" for word in parser.unmarked]
+    assert marked > 200, marked
+    assert not unmarked, f"{len(unmarked)} Hangul words not marked lang=ko:\n" + "\n".join(
+        unmarked[:40])
+
+
+def test_korean_runs_are_wrapped_outside_attributes_scripts_and_math():
+    mark = _book_site().mark_korean
+    page = ('<html><head><title>한</title></head><body><p title="한국어">한국어 용어, 셀프 어텐션'
+            ' (x)</p><script>if (a<b) { s = "한"; }</script><span class="math">\\(\\text{한}\\)'
+            '</span><pre>print("나는 학생이다.")</pre><p lang="ko">이미</p><br/>끝</body></html>')
+    assert mark(page) == (
+        '<html><head><title>한</title></head><body><p title="한국어"><span lang="ko">한국어 용어, '
+        '셀프 어텐션</span> (x)</p><script>if (a<b) { s = "한"; }</script><span class="math">'
+        '\\(\\text{한}\\)</span><pre>print("<span lang="ko">나는 학생이다</span>.")</pre>'
+        '<p lang="ko">이미</p><br/><span lang="ko">끝</span></body></html>')
+    assert mark(mark(page)) == mark(page)
+
+
+def test_no_link_is_insecure_where_https_exists(html, pages):
+    insecure = sorted({f"{path.relative_to(html)}: {url}" for path, page in pages.items()
+                       for _, url in page.links if url.startswith("http://")
+                       and urlsplit(url).hostname not in ("localhost", "127.0.0.1")})
+    assert not insecure, "http:// links:\n" + "\n".join(insecure)
+
+
+def test_every_page_has_an_icon(html):
+    """Without a <link rel="icon">, a browser asks the server for /favicon.ico, a 404."""
+    for file in TOC_FILES:
+        path = html / f"{file}.html"
+        icons = re.findall(r'<link rel="(?:shortcut )?icon" href="([^"]+)"',
+                           path.read_text(encoding="utf-8"))
+        assert icons and (path.parent / icons[0]).is_file(), (file, icons)
+
+
+def test_no_id_is_repeated_on_a_page(html):
+    """Repeated ids break in-page links and the labels that assistive technology looks up (such
+    as sphinx-exercise's exercise-content and solution-content, dropped by book_site)."""
+    repeated = []
+    for file in TOC_FILES:
+        text = (html / f"{file}.html").read_text(encoding="utf-8")
+        body = text[text.find("<body"):]
+        counts = Counter(re.findall(r'\sid="([^"]+)"', body))
+        repeated += [f"{file}: id {i!r} x{n}" for i, n in counts.items() if n > 1]
+    assert not repeated, "\n".join(repeated)
+
+
+# --- the PDF: chapter numbers and tables --------------------------------------------------------
+
+def test_the_pdf_numbers_chapters_as_the_website():
+    site = _book_site()
+    tex = ("\\begin{document}\n\\part{Getting started}\n\n\\chapter{Setup}\n"
+           "\\label{\\detokenize{book/setup:setup}}\\label{\\detokenize{book/setup::doc}}\n"
+           "\\part{Why attention}\n\\chapter{The limits}\n"
+           "\\label{\\detokenize{notebooks/01_rnn_limits::doc}}\n")
+    out = site.number_as_the_website(tex, {"notebooks/01_rnn_limits"})
+    assert out == (
+        "\\begin{document}\n" + site.UNNUMBERED + "\\part{Getting started}\n\n" + site.UNNUMBERED
+        + "\\chapter{Setup}\n\\label{\\detokenize{book/setup:setup}}"
+        "\\label{\\detokenize{book/setup::doc}}\n" + site.UNNUMBERED + "\\part{Why attention}\n"
+        + site.NUMBERED + "\\chapter{The limits}\n"
+        "\\label{\\detokenize{notebooks/01_rnn_limits::doc}}\n")
+
+
+def test_long_tables_get_column_widths_from_their_content():
+    widths = _book_site().column_widths([["chapter", "exercise", "what the check verifies"],
+                                         ["1", "`ch01-lstm-learning-rate`", "x " * 80]])
+    assert widths == [14, 50, 48]

@@ -2,7 +2,9 @@
 
 What cannot wrap (code, outputs, display math, tables) scrolls in its own box: nothing may reach
 past the page, or past the article column for what is inside the article; and one search field
-at most is on show. The probe that measures this is site_layout.js. Chromium: the first of
+at most is on show. A box that scrolls shows that it does (a shadow on the edge where more is
+hidden), and a table's last column comes into view when it is scrolled. The probe that
+measures this is site_layout.js. Chromium: the first of
 CHROMIUM (a path), `chromium`, `chromium-browser`, `google-chrome` on the PATH (Debian:
 `apt-get install chromium`). The book is built once per run unless BOOK_HTML names a built one.
 """
@@ -18,10 +20,19 @@ from pathlib import Path
 import pytest
 from site_pages import TOC_FILES, built_html, chromium
 
+WIDTHS = (400, 1400)
+
 
 @pytest.fixture(scope="module")
 def html() -> Path:
     return built_html()
+
+
+@pytest.fixture(scope="module")
+def reports(html, tmp_path_factory) -> dict[int, dict[str, dict]]:
+    """The probe's report of every page at each width in WIDTHS."""
+    return {width: _layout(html, TOC_FILES, width, tmp_path_factory.mktemp(f"layout{width}"))
+            for width in WIDTHS}
 
 
 def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str, dict]:
@@ -74,12 +85,12 @@ def test_the_layout_probe_counts_search_fields(tmp_path):
     assert _layout(site, ["page"], 1400, tmp_path)["page"]["searches"] == 2
 
 
-@pytest.mark.parametrize("width", [400, 1400])
-def test_nothing_is_wider_than_the_page(html, width, tmp_path):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_is_wider_than_the_page(reports, width):
     """At phone and desktop widths, what cannot wrap scrolls in its own box (code, outputs,
     display math, tables); nothing reaches past the page or the article column; one search
     field at most."""
-    report = _layout(html, TOC_FILES, width, tmp_path)
+    report = reports[width]
     assert sorted(report) == sorted(TOC_FILES), sorted(report)
     problems = []
     for file, page in sorted(report.items()):
@@ -93,3 +104,26 @@ def test_nothing_is_wider_than_the_page(html, width, tmp_path):
                      f"{f['text']!r}" for f in page["found"]]
     summary = f"at {width} px, {len(problems)} elements too wide:"
     assert not problems, "\n".join([summary, *problems])
+
+
+def test_what_scrolls_shows_that_it_does(reports):
+    """On a phone, a wide equation or table scrolls in its box, and a shadow on its edge shows
+    that more is hidden (scrollbars are hidden on touch screens): a background that scrolls with
+    the content (attachment local) over shadows that stay (scroll). A table's last column (the
+    path lengths of chapter 9's Table 1) comes into view at the end of the scroll."""
+    boxes = [(file, box) for file, page in reports[400].items()
+             for box in page.get("scrollers", [])]
+    assert any("table" in box["element"] for _, box in boxes), "no wide table at 400 px to check"
+    assert any(file == "notebooks/09_why_it_won" and "lastColumnInView" in box
+               for file, box in boxes), "chapter 9's Table 1 no longer scrolls at 400 px"
+    problems = []
+    for file, box in boxes:
+        where = f"{file}: {box['element']} ({box['text']!r})"
+        attachments = {a.strip() for a in box["backgroundAttachment"].split(",")}
+        if box["overflowX"] not in ("auto", "scroll"):
+            problems.append(f"{where}: does not scroll (overflow-x {box['overflowX']})")
+        if "gradient" not in box["backgroundImage"] or not {"local", "scroll"} <= attachments:
+            problems.append(f"{where}: no scroll shadow ({box['backgroundAttachment']})")
+        if box.get("lastColumnInView") is False:
+            problems.append(f"{where}: the last column stays out of view")
+    assert not problems, f"{len(problems)} boxes hide their overflow:\n" + "\n".join(problems)

@@ -15,6 +15,16 @@
 * No solution markers on the site. The ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines of a
   solution cell tell the student edition what to replace by a stub; the pages show the code
   without them.
+* Accessible pages (tests/test_site_axe.py). Korean text is marked ``lang="ko"`` so that a
+  screen reader reads it with a Korean voice; sphinx-exercise's ``exercise-content`` and
+  ``solution-content`` ids, repeated in every exercise, are dropped; and a few attributes of the
+  theme and extensions that mislead assistive technology are corrected in the written pages
+  (see :data:`PAGE_FIXES`).
+* The PDF numbers as the website does. In LaTeX every document of the table of contents is a
+  chapter, so "Setup" would be chapter 1 and the RNN chapter chapter 2; here the documents the
+  website leaves unnumbered (setup, the appendix), and the parts, are unnumbered chapters of the
+  PDF too. A table too long for ``tabulary`` (a ``longtable``) gets column widths from its
+  content, so that its cells wrap instead of running off the page.
 """
 
 from __future__ import annotations
@@ -114,6 +124,172 @@ def _strip_solution_markers(app: Sphinx, doctree: nodes.document) -> None:
                 block.rawsource = stripped
 
 
+# --- Accessible pages ----------------------------------------------------------------------
+
+HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+# A run of Korean words: Hangul, with the spaces, digits and punctuation between two of them.
+HANGUL_RUN = re.compile(f"[{HANGUL}]+(?:[\\s,.!?·:;~\\d-]+[{HANGUL}]+)*")
+_TAG = re.compile(r"""<!--.*?-->|<![^>]*>|<(/?)([A-Za-z][\w:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""",
+                  flags=re.DOTALL)
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+             "source", "track", "wbr"}
+# Raw text: their content is not HTML. Skipped: not text a reader sees as prose (SVG, MathML),
+# or TeX that MathJax typesets (the ``math`` class), where a tag would split the formula.
+RAW_TEXT_TAGS = {"script", "style", "textarea", "title"}
+SKIPPED_TAGS = RAW_TEXT_TAGS | {"head", "svg", "math", "template"}
+_SKIPPED_ATTRIBUTES = re.compile(r"""\bclass=["'][^"']*\bmath\b|\blang=["']""")
+
+
+def _wrap_korean(text: str) -> str:
+    return HANGUL_RUN.sub(r'<span lang="ko">\g<0></span>', text)
+
+
+def mark_korean(page: str) -> str:
+    """Every run of Hangul in the text of ``<body>`` wrapped in ``<span lang="ko">``.
+
+    Text only: not attributes, scripts, styles, SVG, or TeX that MathJax reads; nothing inside an
+    element that already names a language (so a second pass changes nothing).
+    """
+    out: list[str] = []
+    stack = [("#document", True)]  # (tag, skipped); the text of <body> is not skipped
+    position = 0
+    while match := _TAG.search(page, position):
+        text = page[position:match.start()]
+        out += [text if stack[-1][1] else _wrap_korean(text), match.group(0)]
+        position = match.end()
+        closing, name, attributes = match.group(1), (match.group(2) or "").lower(), match.group(3)
+        if not name:  # a comment or a doctype
+            continue
+        if closing:
+            names = [tag for tag, _ in stack]
+            if name in names[1:]:
+                del stack[len(names) - 1 - names[::-1].index(name):]
+        elif name in RAW_TEXT_TAGS:
+            end = re.compile(rf"</{name}\s*>", flags=re.IGNORECASE).search(page, position)
+            stop = end.start() if end else len(page)
+            out.append(page[position:stop])
+            position = stop
+        elif name not in VOID_TAGS and not attributes.rstrip().endswith("/"):
+            skipped = name != "body" and (stack[-1][1] or name in SKIPPED_TAGS
+                                          or bool(_SKIPPED_ATTRIBUTES.search(attributes)))
+            stack.append((name, skipped))
+    text = page[position:]
+    return "".join(out) + (text if stack[-1][1] else _wrap_korean(text))
+
+
+# Attributes of the theme and extensions that assistive technology reads wrongly, as
+# (pattern, replacement); the comment names the axe-core rule each one breaks.
+PAGE_FIXES = (
+    # label-content-name-mismatch: the search field reads "Search Ctrl+K" but is named "Search";
+    # without aria-label its name is what it shows.
+    (re.compile(r'(<button[^>]*\bsearch-button-field\b[^>]*?)\s+aria-label="[^"]*"'), r"\1"),
+    # label-content-name-mismatch: the colour-mode button is named "Color mode" but its icons
+    # carry titles ("Light", "Dark", "System Settings") that count as its visible text.
+    (re.compile(r'(<i class="theme-switch\b[^>]*?)\s+title="[^"]*"'), r"\1"),
+    # label-content-name-mismatch: a folded cell's toggle reads "Show code cell content" but is
+    # named "Toggle hidden content".
+    (re.compile(r'(<summary[^>]*?)\s+aria-label="Toggle hidden content"'), r"\1"),
+    # aria-deprecated-role, aria-required-children: the bibliography's entries are items of its
+    # role="list" (doc-biblioentry is deprecated in DPUB-ARIA 1.1).
+    (re.compile(r'role="doc-biblioentry"'), 'role="listitem"'),
+)
+
+
+def accessible_page(page: str) -> str:
+    """A written page with :data:`PAGE_FIXES` applied and its Korean text marked."""
+    for pattern, replacement in PAGE_FIXES:
+        page = pattern.sub(replacement, page)
+    return mark_korean(page)
+
+
+REPEATED_IDS = {"exercise-content", "solution-content"}
+
+
+def _drop_repeated_ids(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """sphinx-exercise gives every exercise's and solution's body the same id: drop it."""
+    for section in doctree.findall(nodes.section):
+        if REPEATED_IDS & set(section["ids"]):
+            section["ids"] = [i for i in section["ids"] if i not in REPEATED_IDS]
+
+
+def _rewrite_pages(app: Sphinx, exception: Exception | None) -> None:
+    """After an HTML build: every page of the book through :func:`accessible_page`."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for path in out.rglob("*.html"):
+        if path.relative_to(out).parts[0] in ("_static", "_sources"):
+            continue
+        page = path.read_text(encoding="utf-8")
+        fixed = accessible_page(page)
+        if fixed != page:
+            path.write_text(fixed, encoding="utf-8")
+
+
+# --- The PDF ---------------------------------------------------------------------------------
+
+_PART = re.compile(r"^\\part\{", flags=re.MULTILINE)
+_CHAPTER = re.compile(r"^\\chapter\{[^\n]*\n[^\n]*?\\detokenize\{([^}]*)::doc\}",
+                      flags=re.MULTILINE)
+UNNUMBERED = "\\setcounter{secnumdepth}{-2}\n"
+NUMBERED = "\\setcounter{secnumdepth}{\\booknumbereddepth}\n"
+
+
+def number_as_the_website(tex: str, numbered: set[str]) -> str:
+    """The LaTeX of the book with unnumbered parts, and chapters numbered only if their
+    document (``notebooks/01_rnn_limits``) is in ``numbered``.
+
+    ``\\booknumbereddepth`` (defined in the preamble) holds LaTeX's numbering depth.
+    """
+    tex = _PART.sub(lambda m: UNNUMBERED + m.group(0), tex)
+    return _CHAPTER.sub(
+        lambda m: (NUMBERED if m.group(1) in numbered else UNNUMBERED) + m.group(0), tex)
+
+
+def column_widths(rows: list[list[str]], longest: int = 40) -> list[int]:
+    """Relative widths of a table's columns from the text of its cells (rows of strings).
+
+    A column gets its longest word (which cannot break: code such as an exercise label) plus
+    its longest cell, counted up to ``longest`` characters (prose wraps).
+    """
+    columns = list(zip(*rows, strict=True)) if rows else []
+    widths = []
+    for cells in columns:
+        word = max((len(w) for cell in cells for w in cell.split()), default=0)
+        widths.append(max(1, word + min(longest, max(len(cell) for cell in cells))))
+    return widths
+
+
+def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """LaTeX: a table long enough for ``longtable`` (more than 30 rows), with no widths of its
+    own, gets :func:`column_widths` (Sphinx otherwise sets it in columns that never wrap)."""
+    if app.builder.format != "latex":
+        return
+    for table in doctree.findall(nodes.table):
+        if "colwidths-given" in table["classes"]:
+            continue
+        for tgroup in table.findall(nodes.tgroup):
+            rows = [[entry.astext() for entry in row.findall(nodes.entry)]
+                    for row in tgroup.findall(nodes.row)]
+            specs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
+            if len(rows) <= 31 or any(len(row) != len(specs) for row in rows):
+                continue
+            for spec, width in zip(specs, column_widths(rows), strict=True):
+                spec["colwidth"] = width
+            table["classes"].append("colwidths-given")
+
+
+def _number_the_pdf(app: Sphinx, exception: Exception | None) -> None:
+    """After a LaTeX build: chapters numbered as on the website (:func:`number_as_the_website`)."""
+    if exception is not None or app.builder.format != "latex":
+        return
+    numbered = {doc for doc, numbers in app.env.toc_secnumbers.items() if numbers}
+    for path in Path(app.outdir).glob("*.tex"):
+        tex = path.read_text(encoding="utf-8")
+        if "\\begin{document}" in tex:
+            path.write_text(number_as_the_website(tex, numbered), encoding="utf-8")
+
+
 def portable_colab_url(url: str, pagename: str) -> str:
     """A Colab launch URL for ``notebooks/<name>.ipynb`` -> the same for ``portable/<name>.ipynb``.
 
@@ -145,6 +321,10 @@ def setup(app: Sphinx) -> dict:
     register_plugin("pybtex.style.formatting", "author_year", AuthorYearStyle)
     app.connect("config-inited", _add_latex_macros)
     app.connect("doctree-read", _strip_solution_markers)
+    app.connect("doctree-resolved", _drop_repeated_ids)
+    app.connect("doctree-resolved", _latex_table_widths)
+    app.connect("build-finished", _rewrite_pages)
+    app.connect("build-finished", _number_the_pdf)
     # sphinx-book-theme adds the launch buttons at priority 501; rewrite them after it.
     app.connect("html-page-context", _colab_opens_portable, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
