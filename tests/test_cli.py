@@ -239,3 +239,21 @@ def test_translate_answers_each_line_of_standard_input_as_it_comes(checkpoint):
         assert proc.stderr.read() == "terminated after 2 translations\n"
     finally:
         proc.kill()
+
+
+def test_sigterm_stops_evaluate_with_one_line_and_exit_code_143(checkpoint, tmp_path):
+    src, ref = tmp_path / "test.src", tmp_path / "test.ref"
+    src.write_text("24 Nov 2026\n", encoding="utf-8")
+    ref.write_text("2026-11-24\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "transformer_book.evaluate", str(checkpoint),
+                             "--src", str(src), "--ref", str(ref)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "TRANSFORMER_BOOK_PAUSE_AT": "evaluate"})
+    try:
+        assert proc.stderr.readline() == "paused at evaluate\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+        assert proc.stderr.read() == "terminated before the scores were printed\n"
+        assert proc.stdout.read() == ""
+    finally:
+        proc.kill()

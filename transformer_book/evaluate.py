@@ -31,6 +31,7 @@ from ._cli import (
     pause_point,
     positive_int,
     silence_stdout,
+    stop_on_sigterm,
 )
 from .checkpoints import CheckpointError, load_checkpoint
 from .metrics import OPTIONAL_TOKENIZERS, TOKENIZERS, signatures
@@ -64,6 +65,7 @@ def build_parser() -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    stop_on_sigterm()
     if args.beam > MAX_BEAM:
         return fail(f"--beam={args.beam} must be between 1 and {MAX_BEAM}")
     if args.alpha < 0:
@@ -87,8 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{checkpoint.epoch}); {decoding_description(args.beam, args.alpha)}{cut}",
               f"{scores.bleu_line}  (signature {scores.bleu_signature})",
               f"{scores.chrf_line}  (signature {scores.chrf_signature})"])
-    except KeyboardInterrupt:
-        return interrupted("before the scores were printed")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        return interrupted("before the scores were printed", exc)
     except BrokenPipeError:
         silence_stdout()
         return 0
