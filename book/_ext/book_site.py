@@ -261,8 +261,9 @@ def column_widths(rows: list[list[str]], longest: int = 40) -> list[int]:
 
 
 def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """LaTeX: a table long enough for ``longtable`` (more than 30 rows), with no widths of its
-    own, gets :func:`column_widths` (Sphinx otherwise sets it in columns that never wrap)."""
+    """LaTeX: a table long enough for ``longtable`` (more than 30 rows) or of five columns or
+    more, with no widths of its own, gets :func:`column_widths` (Sphinx otherwise sets it in
+    columns that never wrap, or too narrow for an exercise label)."""
     if app.builder.format != "latex":
         return
     for table in doctree.findall(nodes.table):
@@ -272,7 +273,8 @@ def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> N
             rows = [[entry.astext() for entry in row.findall(nodes.entry)]
                     for row in tgroup.findall(nodes.row)]
             specs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
-            if len(rows) <= 31 or any(len(row) != len(specs) for row in rows):
+            wide = len(specs) >= 5  # labels in narrow columns run off the page (the guide's plan)
+            if (len(rows) <= 31 and not wide) or any(len(row) != len(specs) for row in rows):
                 continue
             for spec, width in zip(specs, column_widths(rows), strict=True):
                 spec["colwidth"] = width
