@@ -10,6 +10,7 @@ live, so that a new test in one of those files is slow without anyone rememberin
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,10 @@ import pytest
 import torch
 
 from transformer_book import Transformer, TransformerConfig, set_seed
+
+# The author and teacher tools in scripts/ are modules the tests import by name (they import
+# one another the same way).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 # The unit tests compute on small tensors, where a second thread costs more than it gives, and on
 # a machine busy with other work many times more (a training test: 6 s on one thread, 80 s on

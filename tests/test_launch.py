@@ -26,9 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder" / "requirements.txt"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 SCRIPT = ROOT / "scripts" / "setup_cell.py"
-_spec = importlib.util.spec_from_file_location("setup_cell", SCRIPT)
-setup_cell = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(setup_cell)
+import setup_cell  # noqa: E402  (scripts/, on the path by conftest.py)
 
 
 def _requirement_lines(path: Path) -> list[str]:

@@ -17,14 +17,13 @@ import sys
 from pathlib import Path
 
 import nbformat
+import nbgrader_course  # scripts/, on the path by conftest.py
 import pytest
+import student_edition
+from portable_edition import strip_markers
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-sys.path.insert(0, str(ROOT / "scripts"))
-import nbgrader_course  # noqa: E402
-import student_edition  # noqa: E402
-from portable_edition import strip_markers  # noqa: E402
 
 CH03, CH04, CH07 = "03_softmax_weighting", "04_multi_head_attention", "07_decoder_and_model"
 # Chapters 3 and 7 have no cell longer than a few seconds: there an infinite loop costs its

@@ -149,8 +149,7 @@ def test_jupyterlab_cells_follow_config_and_figures():
 
 def test_jupyterlab_cells_change_with_the_config():
     """A macro changed in _config.yml makes every chapter's front matter stale."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import jupyterlab_cells
+    import jupyterlab_cells  # scripts/, on the path by conftest.py
 
     nb = nbformat.read(NOTEBOOKS[1], as_version=4)
     macros = jupyterlab_cells.book_macros()

@@ -7,9 +7,7 @@ tests marked slow compare the numbers and links with the built website (site_pag
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,11 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PORTABLE = sorted((ROOT / "portable").glob("*.ipynb"))
 
-_spec = importlib.util.spec_from_file_location("portable_edition",
-                                               ROOT / "scripts" / "portable_edition.py")
-pe = importlib.util.module_from_spec(_spec)
-sys.modules["portable_edition"] = pe
-_spec.loader.exec_module(pe)
+import portable_edition as pe  # noqa: E402  (scripts/, on the path by conftest.py)
 
 BOOK = pe.load_book()
 BASE = BOOK.base_url

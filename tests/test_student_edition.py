@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 import builtins
 import html
-import importlib.util
 import json
 import os
 import re
@@ -30,11 +29,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-_spec = importlib.util.spec_from_file_location("student_edition",
-                                               ROOT / "scripts" / "student_edition.py")
-se = importlib.util.module_from_spec(_spec)
-sys.modules["student_edition"] = se
-_spec.loader.exec_module(se)
+import student_edition as se  # noqa: E402  (scripts/, on the path by conftest.py)
 
 RESET = 'get_ipython().run_line_magic("reset", "-f")'
 
