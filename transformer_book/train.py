@@ -59,9 +59,11 @@ from ._cli import (
     interrupted,
     pause_point,
     positive_int,
-    say,
     silence_stdout,
     stop_on_sigterm,
+)
+from ._cli import (
+    say as say_and_flush,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
@@ -363,11 +365,6 @@ def on_disk(out: str, before: tuple[int, int, int] | None) -> str:
     return f"{out} holds epoch {epoch} (continue with --resume)"
 
 
-def _say(*args, flush: bool = True) -> None:
-    """``say`` for rank 0 (``flush`` is accepted as ``print`` takes it; output is flushed)."""
-    say(*args)
-
-
 def _quiet(*args, **kwargs) -> None:
     """``print`` for the processes other than rank 0, which stay silent."""
 
@@ -414,7 +411,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             _train_eval.check_averaging(args)
         except (CheckpointError, ValueError, TypeError) as exc:
             return fail(str(exc))
-        say = _say if rank == 0 else _quiet
+        say = say_and_flush if rank == 0 else _quiet
         if args.resume and resume is None:
             say(f"no checkpoint at {args.out} yet: starting a new run")
         elif resume is not None:
@@ -461,7 +458,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
             what = f"{settings['train_size']} fresh training pairs per epoch"
         n_params = sum(p.numel() for p in model.parameters())
         say(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
-            f"{device}, {what}", flush=True)
+            f"{device}, {what}")
 
         if task != CORPUS:
             phase = "data generation"
@@ -505,7 +502,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return fail(f"cannot write the averaged model: {exc.strerror or exc}; "
                         f"{on_disk(args.out, before)}", EXIT_FAULT)
-        say(report, flush=True)
+        say(report)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
         return interrupted(f"during {phase}; {on_disk(args.out, before)}", exc)
     except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
