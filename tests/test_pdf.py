@@ -114,3 +114,13 @@ def test_nothing_runs_off_the_page(latex):
     overfull = [float(x) for x in re.findall(r"Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide", log)]
     assert overfull, "no Overfull lines in the log: was it written by xelatex?"
     assert max(overfull) < 60, sorted(overfull)[-10:]
+
+
+def test_the_contents_list_each_entry_once_with_room_for_its_number(text):
+    """The bibliography once (its page has a heading; the environment adds none), and two-digit
+    section numbers apart from their titles ("10.12 Exercises", not "10.12Exercises")."""
+    contents = text[:re.search(r"(?m)^Index +[ivx\d]+$", text).end()]
+    assert len(re.findall(r"(?m)^Bibliography +\d+$", contents)) == 1, contents[-600:]
+    assert re.search(r"(?m)^ *10\.1\d [A-Z]", contents)
+    crowded = re.findall(r"(?m)^ *\d+\.\d+[A-Z]\w*", contents)
+    assert not crowded, crowded
