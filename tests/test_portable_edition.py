@@ -241,7 +241,8 @@ def test_chapters_are_numbered_by_the_numbered_parts():
     assert pe.toc_docs(toc) == {"intro": "", "setup": "", "x": "1", "y": "2", "z": "3"}
     assert pe.toc_docs(toc, multitoc=False)["z"] == "1"
     assert BOOK.chapters["notebooks/01_rnn_limits"] == "1"
-    assert BOOK.chapters["notebooks/11_scaling_up"] == "11"
+    assert BOOK.chapters["notebooks/11_real_corpora"] == "11"
+    assert BOOK.chapters["notebooks/13_decoder_only"] == "13"
 
 
 def test_the_site_address_comes_from_the_config():

@@ -10,7 +10,7 @@ Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``,
 bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), the pieces for real
 corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``, ``metrics``), the
 real corpora (``download``, ``datasets``: Tatoeba English-Korean shipped, Multi30k downloaded),
-scoring as the field does (``scoring``, ``averaging``), the decoder alone (chapter 12:
+scoring as the field does (``scoring``, ``averaging``), the decoder alone (chapter 13:
 ``language_model``, a GPT-style model, and ``sampling``, generating text), and the command lines
 ``train``, ``translate`` and ``evaluate``. ``_checks`` holds the argument checks they share.
 """

@@ -59,7 +59,7 @@ HIGHLIGHTS: dict[str, tuple[str, ...]] = {
     # Chapter 8: what training adds: the target shifted right as the decoder's input, and the
     # softmax whose probabilities the loss compares with the next tokens.
     "training": ("shifted_outputs", "softmax", "probabilities"),
-    # Chapter 12: the decoder alone (GPT): the decoder column without its cross-attention, which
+    # Chapter 13: the decoder alone (GPT): the decoder column without its cross-attention, which
     # is struck out, and without the encoder and its memory.
     "decoder_only": ("shifted_outputs", "dec_embedding", "dec_positional", "decoder_layer",
                      "dec_self_attention", "dec_norm1", "dec_feed_forward", "dec_norm3",
@@ -139,7 +139,7 @@ def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure
 
     ``highlight``: ``None`` (everything in colour) or a key of ``HIGHLIGHTS``: ``"attention"``
     (chapters 2-3), ``"multi_head"`` (4), ``"positional"`` (5), ``"encoder"`` (6),
-    ``"decoder"`` (7), ``"training"`` (8), ``"decoder_only"`` (12: the decoder column with its
+    ``"decoder"`` (7), ``"training"`` (8), ``"decoder_only"`` (13: the decoder column with its
     cross-attention struck out, gid ``STRUCK_OUT``). Draws on ``ax`` if given, else on a new
     6.6 x 6.9 inch figure; returns the figure.
 

@@ -1,4 +1,4 @@
-"""A decoder-only language model (GPT-style), from the parts of the encoder-decoder (chapter 12).
+"""A decoder-only language model (GPT-style), from the parts of the encoder-decoder (chapter 13).
 
 A decoder layer without its cross-attention is an encoder layer with a causal mask, so the model
 is: token embeddings (plus positions), an ``Encoder`` stack run with a causal mask, and a linear

@@ -13,7 +13,7 @@ Three dropouts, each a probability, 0 switches it off:
   does not mention it);
 - ``ffn_dropout``: inside the feed-forward network, after the activation (likewise).
 
-Two options serve the decoder-only models of chapter 12: ``activation`` (the feed-forward's
+Two options serve the decoder-only models of chapter 13: ``activation`` (the feed-forward's
 non-linearity, ``F.relu`` as in the paper or ``F.gelu`` as in GPT) and ``rotary`` (a
 ``RotaryEmbedding`` shared by the self-attentions). An ``EncoderLayer`` with a causal mask is a
 decoder layer without cross-attention; it then takes a ``KVCache`` for incremental decoding, and

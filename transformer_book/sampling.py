@@ -1,5 +1,5 @@
 """Generating text with a language model: greedy choice, temperature, top-k and top-p sampling,
-a repetition penalty, and the generation loop with a key/value cache (chapter 12).
+a repetition penalty, and the generation loop with a key/value cache (chapter 13).
 
 Every function takes next-token logits ``(batch, vocab)``. Sampling draws with
 ``torch.multinomial`` from the given ``torch.Generator``, so a seeded generator repeats a

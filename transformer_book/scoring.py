@@ -13,6 +13,8 @@ next to the scores. The paper decodes with beam size 4 and length penalty ``alph
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -25,7 +27,8 @@ from .model import Transformer
 from .subword import SubwordTokenizer
 from .tokenizers import CharTokenizer
 
-__all__ = ["TestSet", "Scores", "read_test_set", "score_test_set", "BEAM", "ALPHA"]
+__all__ = ["TestSet", "Scores", "read_test_set", "score_test_set", "nearest_neighbour",
+           "BEAM", "ALPHA"]
 
 BEAM, ALPHA = 4, 0.6
 """The paper's beam size and length penalty (section 6.1)."""
@@ -115,3 +118,43 @@ def _cut(tokenizer: CharTokenizer | SubwordTokenizer, text: str, ids: list[int],
 def decoding_description(beam_size: int, alpha: float) -> str:
     """``"beam 4, alpha 0.6"`` or ``"greedy"``."""
     return "greedy" if beam_size == 1 else f"beam {beam_size}, alpha {alpha:g}"
+
+
+def _words(text: str) -> set[str]:
+    """The distinct words of ``text``, lower-cased, punctuation dropped."""
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def nearest_neighbour(sources: Sequence[str], train_pairs: Sequence[tuple[str, str]]
+                      ) -> list[str]:
+    """A retrieval baseline: for each source, the target of the training pair whose source shares
+    the most words with it (distinct words, lower-cased, punctuation dropped); among equals the
+    one with the fewest other words, then the first in ``train_pairs``. A model that translates
+    should beat it: it knows only sentences it has seen whole.
+
+    >>> train = [("I like apples.", "사과를 좋아해요."), ("Tom ate.", "톰은 먹었어요."),
+    ...          ("Tom ate an egg.", "톰은 달걀을 먹었어요."),
+    ...          ("Tom ate a pear.", "톰은 배를 먹었어요.")]
+    >>> nearest_neighbour(["Tom ate an apple.", "Tom ate a plum."], train)
+    ['톰은 달걀을 먹었어요.', '톰은 배를 먹었어요.']
+    """
+    if isinstance(sources, str):
+        raise TypeError("sources must be a sequence of sentences, got one str")
+    if not train_pairs:
+        raise ValueError("train_pairs is empty: there is nothing to retrieve")
+    index: dict[str, list[int]] = {}
+    train_words = [_words(source) for source, _ in train_pairs]
+    for k, words in enumerate(train_words):
+        for word in words:
+            index.setdefault(word, []).append(k)
+    outputs = []
+    for source in sources:
+        words = _words(source)
+        shared: dict[int, int] = {}
+        for word in words:
+            for k in index.get(word, ()):
+                shared[k] = shared.get(k, 0) + 1
+        best = min(shared, key=lambda k: (-shared[k], len(train_words[k]) - shared[k], k),
+                   default=0)
+        outputs.append(train_pairs[best][1])
+    return outputs
