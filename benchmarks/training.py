@@ -37,8 +37,8 @@ from transformer_book import (  # noqa: E402
     set_seed,
 )
 from transformer_book.batching import Batch, Collate  # noqa: E402
-from transformer_book.data import date_pairs, date_tokenizer  # noqa: E402
 from transformer_book.schedule import LabelSmoothingLoss, make_optimizer  # noqa: E402
+from transformer_book.text.data import date_pairs, date_tokenizer  # noqa: E402
 
 # Peak dense bf16 tensor-core rates (FLOP/s), vendors' data sheets (SXM parts for H100/H200).
 PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,

@@ -18,7 +18,7 @@ from transformer_book.checkpoints import (
     save_checkpoint,
     saved_epoch,
 )
-from transformer_book.data import date_pairs, date_tokenizer
+from transformer_book.text.data import date_pairs, date_tokenizer
 from transformer_book.training import NonFiniteLossError, TrainingConfig, fit
 
 

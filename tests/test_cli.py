@@ -132,7 +132,7 @@ CORPUS_RUN = ("--preset", "tiny", "--device", "cpu", "--max-tokens", "400", "--w
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from transformer_book.korean_grammar import korean_corpus
+    from transformer_book.text.korean_grammar import korean_corpus
 
     folder = tmp_path_factory.mktemp("corpus")
     pairs = [pair for part in korean_corpus(400, 30, 30, seed=0) for pair in part]

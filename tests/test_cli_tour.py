@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from transformer_book.checkpoints import save_checkpoint, saved_epoch
-from transformer_book.data import date_tokenizer
 from transformer_book.model import Transformer, TransformerConfig
+from transformer_book.text.data import date_tokenizer
 
 pytestmark = pytest.mark.slow
 

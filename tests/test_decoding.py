@@ -7,7 +7,6 @@ import torch
 
 from transformer_book import Transformer, TransformerConfig, set_seed
 from transformer_book.batching import pad_sequences
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import (
     beam_search,
     greedy_decode,
@@ -15,6 +14,7 @@ from transformer_book.decoding import (
     sequence_scores,
     translate,
 )
+from transformer_book.text.data import date_pairs, date_tokenizer
 
 EOS, PAD = 2, 0
 

@@ -15,9 +15,9 @@ from transformer_book import (
     TransformerConfig,
     set_seed,
 )
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import beam_search, greedy_decode, translate
-from transformer_book.rnn import RNNSearch, RNNSearchConfig
+from transformer_book.models.rnn import RNNSearch, RNNSearchConfig
+from transformer_book.text.data import date_pairs, date_tokenizer
 
 EOS, PAD, VOCAB = 2, 0, 12
 CONFIGS = {  # the tiny model (post-LN, one layer) and a pre-LN one with three layers

@@ -13,8 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from transformer_book import EncoderLayer, KVCache, MultiHeadAttention, set_seed
-from transformer_book.language_model import LanguageModel, LanguageModelConfig, next_token_loss
 from transformer_book.layers import DecoderCache, SwiGLU
+from transformer_book.models.language_model import (
+    LanguageModel,
+    LanguageModelConfig,
+    next_token_loss,
+)
 from transformer_book.positional import RotaryEmbedding, sinusoidal_encoding
 from transformer_book.torch_parity import copy_torch_weights
 

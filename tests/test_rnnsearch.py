@@ -1,5 +1,5 @@
-"""Tests of transformer_book.rnn.RNNSearch: the recurrent encoder-decoder with additive attention
-(and without it), run through the package's training loop and decoders."""
+"""Tests of transformer_book.models.rnn.RNNSearch: the recurrent encoder-decoder with additive
+attention (and without it), run through the package's training loop and decoders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from transformer_book import set_seed
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import beam_search, greedy_decode
-from transformer_book.rnn import RNNSearch, RNNSearchConfig, _reverse_within
+from transformer_book.models.rnn import RNNSearch, RNNSearchConfig, _reverse_within
+from transformer_book.text.data import date_pairs, date_tokenizer
 from transformer_book.training import TrainingConfig, fit
 
 VOCAB = 11

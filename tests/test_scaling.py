@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transformer_book.bucketing import padded_tokens
 from transformer_book.checkpoints import load_checkpoint, save_checkpoint
 from transformer_book.decoding import translate
-from transformer_book.korean_grammar import korean_corpus
-from transformer_book.subword import SubwordTokenizer
+from transformer_book.text.bucketing import padded_tokens
+from transformer_book.text.korean_grammar import korean_corpus
+from transformer_book.text.subword import SubwordTokenizer
 from transformer_book.training import TrainingConfig, _lengths, _steps, fit
 
 

@@ -10,9 +10,9 @@ import torch
 from transformer_book import _train_eval, evaluate, train
 from transformer_book.averaging import LastEpochs
 from transformer_book.checkpoints import load_checkpoint
-from transformer_book.data import date_tokenizer
-from transformer_book.datasets import tatoeba_eng_kor
 from transformer_book.scoring import TestSet, read_test_set, score_test_set
+from transformer_book.text.data import date_tokenizer
+from transformer_book.text.datasets import tatoeba_eng_kor
 
 
 def write_lines(path, lines):

@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from transformer_book.subword import SPECIAL_PIECES, SubwordTokenizer
+from transformer_book.text.subword import SPECIAL_PIECES, SubwordTokenizer
 
 PAIRS = [
     ("the cat ate three apples", "고양이는 사과를 세 개 먹었어요"),
@@ -150,7 +150,7 @@ def test_bad_models_states_and_ids(tok):
 
 
 def test_sentences_too_long_for_sentencepiece_are_counted_in_the_error():
-    from transformer_book.subword import MAX_SENTENCE_BYTES
+    from transformer_book.text.subword import MAX_SENTENCE_BYTES
 
     with pytest.raises(ValueError, match=f"3 longer sentences left out: SentencePiece learns "
                                          f"from sentences of at most {MAX_SENTENCE_BYTES} bytes"):

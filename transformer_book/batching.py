@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from ._checks import check_integer
-from .tokenizers import CharTokenizer
+from .protocols import Tokenizer
 
 __all__ = ["Batch", "pad_sequences", "Collate", "make_batches"]
 
@@ -71,7 +71,7 @@ class Collate:
     ``y1 .. yn <eos>`` ("teacher forcing"). ``strict=True`` refuses unknown characters.
     """
 
-    def __init__(self, tokenizer: CharTokenizer, strict: bool = False):
+    def __init__(self, tokenizer: Tokenizer, strict: bool = False):
         self.tokenizer = tokenizer
         self.strict = strict
 
@@ -85,7 +85,7 @@ class Collate:
         return Batch(src, tgt_in, tgt_out, src_padding_mask, tgt_padding_mask)
 
 
-def make_batches(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, batch_size: int,
+def make_batches(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer, batch_size: int,
                  shuffle: bool = False, seed: int = 0) -> list[Batch]:
     """Cut ``pairs`` into padded ``Batch``es of ``batch_size`` (the last one may be smaller),
     in order or shuffled with ``seed`` (pass a new seed each epoch for a new order)."""

@@ -11,22 +11,20 @@ import os
 import pickle
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from ._checks import check_vocab_fits
 from .model import Transformer, TransformerConfig
+from .models.rnn import RNNSearch, RNNSearchConfig
+from .protocols import Seq2Seq, Seq2SeqConfig, Tokenizer
 from .runtime import get_device
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
-
-if TYPE_CHECKING:
-    from .training import History
+from .text.subword import SubwordTokenizer
+from .text.tokenizers import CharTokenizer
 
 __all__ = ["FORMAT", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "saved_epoch", "average_weights", "MAX_ELEMENTS", "MAX_LAYERS", "MAX_POSITIONS"]
@@ -41,8 +39,8 @@ class Checkpoint:
     """What ``load_checkpoint`` returns: a ready model (in eval mode) and its tokenizer, plus the
     training state to ``resume`` from."""
 
-    model: Transformer
-    tokenizer: CharTokenizer | SubwordTokenizer
+    model: Seq2Seq
+    tokenizer: Tokenizer
     epoch: int = 0
     history: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
@@ -54,6 +52,13 @@ class Checkpoint:
 
 
 FORMAT = "transformer_book.checkpoint/1"
+
+MODELS: dict[str, tuple[type, type]] = {
+    "Transformer": (Transformer, TransformerConfig),
+    "RNNSearch": (RNNSearch, RNNSearchConfig),
+}
+"""The models a checkpoint can hold, by the class name it records, with their config classes:
+every model ``training.fit`` trains. A file that names another class is refused."""
 
 MAX_ELEMENTS = 400_000_000
 """The most numbers (weights and buffers) a loaded checkpoint's model may hold: 1.6 GB in
@@ -70,32 +75,39 @@ MAX_POSITIONS = 65_536
 512): its positional table is computed when the model is built."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: Transformer,
-                    tokenizer: CharTokenizer | SubwordTokenizer,
+def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenizer,
                     optimizer: torch.optim.Optimizer | None = None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    epoch: int = 0, history: History | None = None, training: dict | None = None,
-                    extra: dict | None = None) -> None:
-    """Write the model's weights, its config (a dict) and the tokenizer (a character vocabulary
-    as a list; a subword tokenizer as ``to_dict()``, with its vocabulary), and optionally
-    the optimiser and schedule states, the epoch, the history and the random state.
+                    epoch: int = 0, history: Mapping[str, list] | None = None,
+                    training: dict | None = None, extra: dict | None = None) -> None:
+    """Write the model's class name and weights, its config (a dict) and the tokenizer (a
+    character vocabulary as a list; a subword tokenizer as ``to_dict()``, with its vocabulary),
+    and optionally the optimiser and schedule states, the epoch, the history (as
+    ``History.to_dict()`` gives it) and the random state.
+
+    The model must be one of ``MODELS`` (``TypeError`` otherwise), so that ``load_checkpoint``
+    can rebuild it.
 
     Weights that are NaN or infinite raise ``ValueError`` and nothing is written. The file is
     written to a temporary file of its own next to ``path``, flushed to the disk and then
     renamed over ``path``: a crash or Ctrl-C at any moment leaves either the old file or the new
     one, never half a file, and the temporary file is removed.
     """
+    if MODELS.get(type(model).__name__, (None,))[0] is not type(model):
+        raise TypeError(f"model must be one of {sorted(MODELS)} to be saved, got "
+                        f"{type(model).__name__}")
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     bad = _first_non_finite(weights)
     if bad is not None:
         raise ValueError(f"the model's weight {bad} holds NaN or infinite values; not saved")
     state = {
         "format": FORMAT,
+        "model_class": type(model).__name__,
         "config": model.config.to_dict(),
         "vocab": list(tokenizer.vocab),
         "model": weights,
         "epoch": epoch,
-        "history": {} if history is None else history.to_dict(),
+        "history": dict(history or {}),
         "training": dict(training or {}),
         "extra": dict(extra or {}),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
@@ -249,8 +261,8 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
     path = Path(path)
     state = _read(path)
     try:
-        config, tokenizer = _validate(state)
-        model = Transformer(config)
+        model_class, config, tokenizer = _check_state(state)
+        model = model_class(config)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{str(path)!r} is a damaged checkpoint ({_reason(exc)})") from exc
@@ -266,12 +278,14 @@ _FIELDS: dict[str, tuple[tuple[type, ...], object]] = {
     "extra": ((dict,), {}), "optimizer": ((dict, type(None)), None),
     "scheduler": ((dict, type(None)), None), "rng_state": ((Tensor, type(None)), None),
     "cuda_rng_states": ((list,), []), "tokenizer": ((dict, type(None)), None),
+    "model_class": ((str,), "Transformer"),  # files written before it was recorded
 }
 
 
-def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTokenizer]:
+def _check_state(state: dict) -> tuple[type, Seq2SeqConfig, Tokenizer]:
     """Check a loaded dict field by field (filling in missing optional fields) and return its
-    config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the first fault."""
+    model class, config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the
+    first fault."""
     for name, (types, default) in _FIELDS.items():
         value = state.setdefault(name, default)
         if not isinstance(value, types) or isinstance(value, bool):
@@ -280,9 +294,13 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
         raise ValueError(f"epoch={state['epoch']} is negative")
     if not isinstance(state["config"], dict):
         raise TypeError(f"config is a {type(state['config']).__name__}, not a dict")
-    config = TransformerConfig(**state["config"])
-    for name, value, most in (("num_layers", config.num_layers, MAX_LAYERS),
-                              ("max_len", config.max_len, MAX_POSITIONS)):
+    if state["model_class"] not in MODELS:
+        raise ValueError(f"model_class={state['model_class'][:50]!r} is not one of "
+                         f"{sorted(MODELS)}")
+    model_class, config_class = MODELS[state["model_class"]]
+    config = config_class(**state["config"])
+    for name, most in (("num_layers", MAX_LAYERS), ("max_len", MAX_POSITIONS)):
+        value = getattr(config, name, 0)
         if value > most:
             raise ValueError(f"its config asks for {name}={value:,}, more than the {most:,} a "
                              f"checkpoint may hold")
@@ -295,7 +313,7 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
     if not isinstance(weights, dict):
         raise TypeError(f"model is a {type(weights).__name__}, not a dict of tensors")
     with torch.device("meta"):  # shapes only: no memory is allocated
-        expected = Transformer(config)
+        expected = model_class(config)
     elements = sum(t.numel() for t in (*expected.parameters(), *expected.buffers()))
     if elements > MAX_ELEMENTS:
         raise ValueError(f"its config asks for a model of {elements:,} numbers, more than "
@@ -313,7 +331,7 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
     bad = _first_non_finite(weights)
     if bad is not None:
         raise ValueError(f"{bad} holds NaN or infinite values")
-    return config, tokenizer
+    return model_class, config, tokenizer
 
 
 def _first_non_finite(weights: dict[str, Tensor]) -> str | None:

@@ -35,8 +35,7 @@ from ._checks import (
 from .batching import pad_sequences
 from .layers import DecoderCache
 from .model import Transformer
-from .rnn import RNNSearch
-from .tokenizers import CharTokenizer
+from .protocols import Seq2Seq, Tokenizer, check_model
 
 __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
 
@@ -47,7 +46,7 @@ def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
 
 
 @torch.no_grad()
-def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
+def greedy_decode(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
                   max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0,
                   use_cache: bool = True) -> tuple[Tensor, Tensor]:
     """Pick the most probable next token at every step.
@@ -83,7 +82,7 @@ def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | No
 
 
 @torch.no_grad()
-def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
+def beam_search(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
                 max_len: int = 32, beam_size: int = 4, alpha: float = 0.6, bos_id: int = 1,
                 eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
                 ) -> tuple[Tensor, Tensor]:
@@ -144,7 +143,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
 
 
 @torch.no_grad()
-def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
+def sequence_scores(model: Seq2Seq, src: Tensor, tokens: Tensor,
                     src_padding_mask: Tensor | None = None, alpha: float = 0.0, bos_id: int = 1,
                     eos_id: int = 2) -> Tensor:
     """The model's own score of given outputs: ``log P(tokens | src) / lp(|tokens|)``.
@@ -166,7 +165,7 @@ def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
 
 
 @torch.no_grad()
-def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str],
+def translate(model: Seq2Seq, tokenizer: Tokenizer, texts: Sequence[str],
               beam_size: int = 1, alpha: float = 0.6, max_len: int = 32, batch_size: int = 512,
               strict: bool = False, use_cache: bool = True) -> list[str]:
     """Decode ``texts`` (strings) into strings, greedily or with beam search (``beam_size > 1``).
@@ -197,14 +196,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
     return out
 
 
-def check_model(model: object) -> None:
-    """The decoders and the training loop run on a ``Transformer`` or an ``RNNSearch``: both
-    have ``encode``, ``decode`` and a ``config`` with the vocabulary sizes and ``max_len``."""
-    if not isinstance(model, (Transformer, RNNSearch)):
-        raise TypeError(f"model must be a Transformer or an RNNSearch, got {type(model).__name__}")
-
-
-def _next_logp(model: Transformer, ys: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
+def _next_logp(model: Seq2Seq, ys: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
                cache: DecoderCache | None) -> Tensor:
     """The log-probabilities ``(rows, vocab)`` of the token after each prefix of ``ys``
     ``(rows, steps)``; with a cache only the newest token goes through the decoder."""
@@ -215,14 +207,14 @@ def _next_logp(model: Transformer, ys: Tensor, memory: Tensor, src_padding_mask:
     return logits[:, -1].float().log_softmax(dim=-1)
 
 
-def _new_cache(model: Transformer, use_cache: bool) -> DecoderCache | None:
+def _new_cache(model: Seq2Seq, use_cache: bool) -> DecoderCache | None:
     """An empty cache for ``model``, or ``None`` to recompute the prefix at every step."""
     if use_cache and isinstance(model, Transformer):
         return DecoderCache(model.config.num_layers)
     return None
 
 
-def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int,
+def _check(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None, max_len: int,
            use_cache: bool) -> None:
     check_model(model)
     if not isinstance(use_cache, bool):

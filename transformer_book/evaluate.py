@@ -34,8 +34,8 @@ from ._cli import (
     stop_on_sigterm,
 )
 from .checkpoints import CheckpointError, load_checkpoint
-from .metrics import OPTIONAL_TOKENIZERS, TOKENIZERS, signatures
 from .scoring import ALPHA, BEAM, decoding_description, read_test_set, score_test_set
+from .text.metrics import OPTIONAL_TOKENIZERS, TOKENIZERS, signatures
 
 MAX_BEAM = 64
 

@@ -18,12 +18,10 @@ from typing import NamedTuple
 
 import torch
 
-from .corpus import read_aligned
 from .decoding import translate
-from .metrics import corpus_scores
-from .model import Transformer
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
+from .protocols import Seq2Seq, Tokenizer
+from .text.corpus import read_aligned
+from .text.metrics import corpus_scores
 
 __all__ = ["TestSet", "Scores", "read_test_set", "score_test_set", "BEAM", "ALPHA"]
 
@@ -69,7 +67,7 @@ class Scores:
 
 
 @torch.no_grad()
-def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokenizer,
+def score_test_set(model: Seq2Seq, tokenizer: Tokenizer,
                    test: TestSet, beam_size: int = BEAM, alpha: float = ALPHA,
                    max_len: int | None = None, tokenize: str = "13a",
                    batch_size: int = 128) -> Scores:
@@ -102,7 +100,7 @@ def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokeniz
     return Scores(hypotheses, bleu, chrf, bleu_line, chrf_line, bleu_sig, chrf_sig, truncated)
 
 
-def _cut(tokenizer: CharTokenizer | SubwordTokenizer, text: str, ids: list[int],
+def _cut(tokenizer: Tokenizer, text: str, ids: list[int],
          longest: int) -> str:
     """``text``, or its first pieces if it has more than ``longest`` tokens."""
     n = longest

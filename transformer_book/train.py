@@ -66,12 +66,12 @@ from ._cli import (
     say as say_and_flush,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
-from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
-from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
 from .model import Transformer, TransformerConfig
 from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
+from .text.corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
+from .text.data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
+from .text.subword import SubwordTokenizer
+from .text.tokenizers import CharTokenizer
 from .training import NonFiniteLossError, TrainingConfig, fit
 
 TASKS = ("dates-iso", "dates-ko", "copy", "reverse")

@@ -26,16 +26,16 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
 from .batching import Batch, Collate, make_batches
-from .bucketing import shard, token_batches
 from .checkpoints import Checkpoint, save_checkpoint
-from .decoding import check_model, translate
-from .model import Transformer
+from .decoding import translate
+from .protocols import Seq2Seq, Tokenizer, check_model
 from .runtime import get_device, rank_and_world
 from .schedule import LabelSmoothingLoss, make_optimizer, warmup_scheduler
-from .tokenizers import CharTokenizer
+from .text.bucketing import shard, token_batches
+from .text.metrics import exact_match
 
 __all__ = ["TrainingConfig", "History", "NonFiniteLossError", "train_epoch", "evaluate",
-           "exact_match", "fit"]
+           "fit"]
 
 
 @dataclass
@@ -220,16 +220,7 @@ def evaluate(model: nn.Module, batches: Sequence[Batch], loss_fn: nn.Module,
     return {"loss": loss_sum / max(count, 1), "token_accuracy": correct / max(count, 1)}
 
 
-def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """The fraction of predictions equal to their reference, character for character."""
-    if len(predictions) != len(references):
-        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
-    if not references:
-        raise ValueError("references is empty")
-    return sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)
-
-
-def fit(model: Transformer, tokenizer: CharTokenizer,
+def fit(model: Seq2Seq, tokenizer: Tokenizer,
         train_pairs: Sequence[tuple[str, str]] | Callable[[int], Sequence[tuple[str, str]]],
         val_pairs: Sequence[tuple[str, str]], config: TrainingConfig | None = None,
         device: torch.device | str | None = None, log: Callable[[str], None] | None = print,
@@ -294,7 +285,7 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp,
                                  config.progress if rank == 0 else False, history, epoch)
-        metrics = _validate(model, tokenizer, val_batches, val_sample, eval_loss, device,
+        metrics = _validation_scores(model, tokenizer, val_batches, val_sample, eval_loss, device,
                             config)
         _check_finite_state(model, metrics["loss"], epoch)
         em = metrics["exact_match"]
@@ -305,7 +296,7 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
         history.val_exact_match.append(em)
         if checkpoint_path is not None:  # saved before the log line, which a pipe may refuse
             save_checkpoint(checkpoint_path, model, tokenizer, optimizer, scheduler, epoch,
-                            history, training=asdict(config), extra=extra)
+                            history.to_dict(), training=asdict(config), extra=extra)
         if log is not None:
             log(f"epoch {epoch:2d}/{config.epochs}  train loss {train_loss:.3f}  "
                 f"val loss {metrics['loss']:.3f}  val token acc {metrics['token_accuracy']:.3f}  "
@@ -315,7 +306,7 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     return history
 
 
-def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Batch],
+def _validation_scores(model: Seq2Seq, tokenizer: Tokenizer, batches: Sequence[Batch],
               sample: Sequence[tuple[str, str]], loss_fn: nn.Module, device: torch.device,
               config: TrainingConfig) -> dict[str, float]:
     """``evaluate`` and greedy exact match on this process's share of the validation data,
@@ -335,7 +326,7 @@ def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Ba
             "exact_match": correct / pairs}
 
 
-def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer,
+def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer,
              config: TrainingConfig) -> list[tuple[int, int]] | None:
     """Each pair's padded source and target length (``<bos>`` + target), for token batches."""
     if config.max_tokens is None:
@@ -343,7 +334,7 @@ def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer,
     return [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in pairs]
 
 
-def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: TrainingConfig,
+def _steps(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer, config: TrainingConfig,
            seed: int, rank: int, world: int, lengths: list[tuple[int, int]] | None
            ) -> list[list[Batch]]:
     """One epoch's steps for process ``rank`` of ``world``: per step, this process's
@@ -376,7 +367,7 @@ def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: T
             for step in zip(*passes, strict=True)]
 
 
-def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs: object,
+def _check_fit_inputs(model: Seq2Seq, tokenizer: Tokenizer, train_pairs: object,
                       val_pairs: Sequence[tuple[str, str]]) -> None:
     """What ``fit`` needs before its first step: a tokenizer the model's vocabulary holds, some
     training pairs, and a validation set to measure each epoch on."""

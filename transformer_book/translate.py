@@ -37,9 +37,9 @@ from ._cli import (
     stop_on_sigterm,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
-from .corpus import normalize
 from .decoding import translate
-from .subword import SubwordTokenizer
+from .text.corpus import normalize
+from .text.subword import SubwordTokenizer
 
 MAX_BEAM = 64
 CHUNK = 64  # texts decoded (and printed) at a time

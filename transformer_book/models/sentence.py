@@ -15,16 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     check_float_tensor,
     check_integer,
     check_padding_mask,
     check_positive,
     check_token_ids,
 )
-from .layers import Encoder
-from .masks import attention_mask
-from .positional import PositionalEncoding
+from ..layers import Encoder
+from ..masks import attention_mask
+from ..positional import PositionalEncoding
 
 __all__ = ["mean_pool", "info_nce_loss", "SentenceEncoder"]
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_integer, check_padding_mask, check_token_ids
+from .._checks import check_integer, check_padding_mask, check_token_ids
 
 __all__ = [
     "RNNCell", "StepRNN", "RecurrentClassifier", "input_gradient_norms",

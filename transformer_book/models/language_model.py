@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     check_choice,
     check_fraction,
     check_heads,
@@ -30,9 +30,9 @@ from ._checks import (
     check_tensor,
     check_token_ids,
 )
-from .layers import DecoderCache, Encoder, SwiGLU, check_cache
-from .masks import causal_mask
-from .positional import PositionalEncoding, RotaryEmbedding
+from ..layers import DecoderCache, Encoder, SwiGLU, check_cache
+from ..masks import causal_mask
+from ..positional import PositionalEncoding, RotaryEmbedding
 
 __all__ = ["LanguageModelConfig", "LanguageModel", "next_token_loss"]
 

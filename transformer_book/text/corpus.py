@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 MAX_LINE_BYTES = 1 << 20
 """The longest line a corpus file may have (1 MiB; real sentences are far shorter): reading

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._checks import check_integer, check_token_ids
-from .layers import EncoderLayer
-from .positional import PositionalEncoding
+from .._checks import check_integer, check_token_ids
+from ..layers import EncoderLayer
+from ..positional import PositionalEncoding
 
 __all__ = ["AttentionClassifier"]
 

@@ -22,7 +22,7 @@ from typing import Any
 import sentencepiece as spm
 from torch import Tensor
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 MODEL_TYPES = ("unigram", "bpe")
 SPECIAL_PIECES = ("<pad>", "<bos>", "<eos>", "<unk>")

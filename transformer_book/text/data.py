@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_choice, check_integer
+from .._checks import check_choice, check_integer
 from .tokenizers import CharTokenizer
 
 __all__ = [
