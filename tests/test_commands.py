@@ -8,7 +8,8 @@ import pytest
 from transformer_book import TransformerConfig
 from transformer_book import translate as translate_command
 from transformer_book._cli import fail, positive_int
-from transformer_book.train import TASKS, build_parser, task_pairs, task_tokenizer
+from transformer_book.text.data import TASKS, task_pairs, task_tokenizer
+from transformer_book.train import build_parser
 
 
 @pytest.mark.parametrize("task", TASKS)

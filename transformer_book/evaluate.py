@@ -28,7 +28,6 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
@@ -79,7 +78,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(str(exc))
         except OSError as exc:
             return fail(f"cannot read {exc.filename or args.src}: {exc.strerror or exc}")
-        pause_point("evaluate")
         scores = score_test_set(checkpoint.model, checkpoint.tokenizer, test,
                                 beam_size=args.beam, alpha=args.alpha, max_len=args.max_len,
                                 tokenize=args.tokenize)

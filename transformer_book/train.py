@@ -57,7 +57,6 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
@@ -69,31 +68,12 @@ from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epo
 from .model import Transformer, TransformerConfig
 from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
 from .text.corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
-from .text.data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
+from .text.data import TASKS, task_pairs, task_tokenizer
 from .text.subword import SubwordTokenizer
-from .text.tokenizers import CharTokenizer
 from .training import NonFiniteLossError, TrainingConfig, fit
 
-TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
 CORPUS = "corpus"
 """The task name a run on a corpus (``--data`` or ``--src``/``--tgt``) records."""
-COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-
-
-def task_pairs(task: str, n: int, split: str, seed: int = 0) -> list[tuple[str, str]]:
-    """``n`` (source, target) pairs of ``task`` from ``split`` (train, validation or test)."""
-    check_choice("task", task, TASKS)
-    if task in ("dates-iso", "dates-ko"):
-        return date_pairs(n, split=split, target=task.split("-")[1], seed=seed)
-    offset = list(DATE_SPLITS).index(check_choice("split", split, DATE_SPLITS))  # 0, 1, 2
-    return copy_pairs(n, reverse=task == "reverse", alphabet=COPY_ALPHABET,
-                      seed=10_000 * seed + offset)
-
-
-def task_tokenizer(task: str) -> CharTokenizer:
-    """The character vocabulary of ``task`` (the dates tokenizer also covers the copy tasks)."""
-    check_choice("task", task, TASKS)
-    return date_tokenizer()
 
 
 def corpus_splits(data: str | None, src: str | None, tgt: str | None,
@@ -426,7 +406,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
         try:
             if task == CORPUS:
                 phase = "reading the corpus"
-                pause_point("data")
                 official = _train_eval.read_official_sets(settings)
                 splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
                                        **_train_eval.held_out(official))
@@ -462,14 +441,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
         if task != CORPUS:
             phase = "data generation"
-            pause_point("data")
             val = task_pairs(task, settings["val_size"], "validation", seed)
             test = task_pairs(task, args.test_size, "test", seed)
 
             def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
                 nonlocal phase
                 phase = f"training (epoch {epoch})"
-                pause_point(f"epoch {epoch}")
                 return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
         else:
             phase = "training"
@@ -494,7 +471,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if rank != 0:
             return 0
         phase = "the test decode"
-        pause_point("decode")
         test_set = (official.test if task == CORPUS and official.test is not None
                     else _train_eval.split_test_set(test, task, settings))
         try:

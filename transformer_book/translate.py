@@ -31,7 +31,6 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
@@ -183,7 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (CheckpointError, ValueError) as exc:
             return fail(str(exc))
         max_len = min(args.max_len, checkpoint.model.config.max_len - 1)
-        pause_point("translate")
         chunks = stdin_chunks() if from_stdin else (
             list(args.texts[start: start + CHUNK]) for start in range(0, len(args.texts), CHUNK))
         for chunk in chunks:
