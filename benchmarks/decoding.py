@@ -56,7 +56,7 @@ def run(model: Transformer, src: Tensor, length: int, use_cache: bool) -> tuple[
     """Seconds to decode ``src`` greedily to ``length`` tokens, and the tokens."""
     sync(src.device)
     start = time.perf_counter()
-    tokens, _ = greedy_decode(model, src, max_len=length, bos_id=BOS, eos_id=EOS,
+    tokens, _ = greedy_decode(model, src, max_new_tokens=length, bos_id=BOS, eos_id=EOS,
                               use_cache=use_cache)
     sync(src.device)
     return time.perf_counter() - start, tokens

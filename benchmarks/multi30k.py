@@ -65,7 +65,7 @@ from transformer_book.text.bucketing import token_batches  # noqa: E402
 from transformer_book.text.corpus import read_aligned  # noqa: E402
 from transformer_book.text.datasets import multi30k_files  # noqa: E402
 from transformer_book.text.subword import SubwordTokenizer  # noqa: E402
-from transformer_book.train import fitting  # noqa: E402
+from transformer_book._train_corpus import fit_to_length  # noqa: E402
 from transformer_book.training import evaluate, train_epoch  # noqa: E402
 
 
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                                     num_layers=args.layers, d_ff=args.d_ff,
                                     dropout=args.dropout, max_len=256)
     model = Transformer(config).to(device)
-    train_pairs = fitting(train_pairs, tokenizer, config.max_len)
-    val_batches = make_batches(fitting(val_pairs, tokenizer, config.max_len), tokenizer, 128)
+    train_pairs = fit_to_length(train_pairs, tokenizer, config.max_len)
+    val_batches = make_batches(fit_to_length(val_pairs, tokenizer, config.max_len), tokenizer, 128)
     lengths = [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in train_pairs]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"Multi30k {args.source}->{target}: {len(train_pairs)} training pairs, shared BPE "

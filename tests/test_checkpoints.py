@@ -91,7 +91,7 @@ def test_fit_checkpoints_an_rnnsearch_that_loads_back(tmp_path):
     """A checkpoint records its model's class: ``load_checkpoint`` rebuilds any model ``fit``
     trains, not only a ``Transformer``."""
     from transformer_book.decoding import translate
-    from transformer_book.models.rnn import RNNSearch, RNNSearchConfig
+    from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig
     from transformer_book.text.data import date_pairs
     from transformer_book.training import TrainingConfig, fit
 
@@ -108,8 +108,8 @@ def test_fit_checkpoints_an_rnnsearch_that_loads_back(tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value.cpu())
     texts = ["24 Nov 2026", "1/2/99"]
-    assert translate(loaded.model, tok, texts, max_len=12) == translate(model, tok, texts,
-                                                                        max_len=12)
+    assert translate(loaded.model, tok, texts, max_new_tokens=12) == translate(model, tok, texts,
+                                                                        max_new_tokens=12)
 
 
 def test_a_checkpoint_naming_an_unknown_model_class_is_refused(tmp_path, tiny_model):

@@ -98,12 +98,12 @@ set_seed(0)
 model = Transformer(TransformerConfig.tiny(len(tok)))
 pairs = date_pairs(45, "validation")
 # Targets the untrained model gets right for every third pair: an exact match of 15/45.
-own = translate(model, tok, [s for s, _ in pairs], max_len=20)
+own = translate(model, tok, [s for s, _ in pairs], max_new_tokens=20)
 pairs = [(s, own[i] if i % 3 == 0 else t) for i, (s, t) in enumerate(pairs)]
 batches, loss_fn = make_batches(pairs, tok, 8), LabelSmoothingLoss(0.0, tok.pad_id)
 config = TrainingConfig(max_decode_len=20)
 whole = {**evaluate(model, batches, loss_fn, device),
-         "exact_match": exact_match(translate(model, tok, [s for s, _ in pairs], max_len=20),
+         "exact_match": exact_match(translate(model, tok, [s for s, _ in pairs], max_new_tokens=20),
                                     [t for _, t in pairs])}
 share = _validation_scores(model, tok, batches[rank::world], pairs[rank::world], loss_fn, device,
                            config)

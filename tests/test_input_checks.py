@@ -123,7 +123,7 @@ def test_tokenizer_larger_than_the_vocabulary(tiny_model):
     with pytest.raises(ValueError, match="tokenizer has"):
         translate(model, tok, ["24 Nov 2026"])
     small = CharTokenizer("abc")
-    assert len(translate(tiny_model(len(small) + 3), small, ["abc"], max_len=4)) == 1
+    assert len(translate(tiny_model(len(small) + 3), small, ["abc"], max_new_tokens=4)) == 1
 
 
 @pytest.mark.parametrize("field, value, message", [

@@ -179,7 +179,7 @@ def test_rotary_turns_each_position_by_chapter_5s_rotation():
         expected = x[:, :, t].double() @ offset_matrix(4 + t, 8).T
         torch.testing.assert_close(out[:, :, t].double(), expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out.norm(dim=-1), x.norm(dim=-1))  # lengths kept
-    table = sinusoidal_encoding(10, 8)  # turning PE[0] to position t gives PE[t]
+    table = sinusoidal_encoding(8, 10)  # turning PE[0] to position t gives PE[t]
     torch.testing.assert_close(rope(table[:1].expand(10, 8)), table, atol=1e-5, rtol=0)
     assert rope.state_dict() == {}  # nothing learned, nothing stored
 

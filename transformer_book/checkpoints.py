@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +18,9 @@ import torch
 from torch import Tensor
 
 from ._checks import check_vocab_fits
+from ._files import write_atomically
 from .model import Transformer, TransformerConfig
-from .models.rnn import RNNSearch, RNNSearchConfig
+from .models.rnnsearch import RNNSearch, RNNSearchConfig
 from .protocols import Seq2Seq, Seq2SeqConfig, Tokenizer
 from .runtime import get_device
 from .text.subword import SubwordTokenizer
@@ -117,73 +117,7 @@ def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenize
     }
     if isinstance(tokenizer, SubwordTokenizer):  # its pieces alone cannot rebuild it
         state["tokenizer"] = tokenizer.to_dict()
-    path = _target(Path(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
-                               dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            writer = _Writer(f)
-            try:
-                torch.save(state, writer)
-            except RuntimeError:  # torch's zip writer hides the error of the write that failed
-                if writer.error is None:
-                    raise
-                raise writer.error from None
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-class _Writer:
-    """A file for ``torch.save`` that keeps the first exception a write raised (a full disk,
-    a file-size limit, Ctrl-C), which torch's zip writer turns into a ``RuntimeError``."""
-
-    def __init__(self, f):
-        self.f, self.error = f, None
-
-    def write(self, data) -> int:
-        try:
-            return self.f.write(data)
-        except BaseException as exc:
-            self.error = self.error or exc
-            raise
-
-    def flush(self) -> None:
-        self.f.flush()
-
-
-def _target(path: Path) -> Path:
-    """Where a save to ``path`` writes: through a symbolic link to the file it names (so that the
-    link stays a link), else ``path`` itself."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions the new file gets: those of the file it replaces, else the umask's."""
-    if path.is_file():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; other systems have no folder descriptors)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomically(path, lambda f: torch.save(state, f))
 
 
 def _read(path: Path, mmap: bool = False) -> dict:

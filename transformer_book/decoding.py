@@ -47,29 +47,29 @@ def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
 
 @torch.no_grad()
 def greedy_decode(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
-                  max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0,
-                  use_cache: bool = True) -> tuple[Tensor, Tensor]:
+                  max_new_tokens: int = 32, bos_id: int = 1, eos_id: int = 2,
+                  pad_id: int = 0, use_cache: bool = True) -> tuple[Tensor, Tensor]:
     """Pick the most probable next token at every step.
 
     Args:
         src: ``(batch, src_len)`` source ids; ``src_padding_mask`` ``(batch, src_len)`` bool.
-        max_len: the most tokens to generate (``<eos>`` included).
+        max_new_tokens: the most tokens to generate (``<eos>`` included).
         use_cache: decode with a key/value cache (``Transformer`` only), else recompute the
             prefix at every step.
 
     Returns:
-        ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)`` with ``steps <= max_len``,
+        ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)``, ``steps <= max_new_tokens``,
         without ``<bos>``, each row ending at its ``<eos>`` and padded with ``pad_id`` after it;
         ``log_probs`` is ``(batch,)``, the sum of the chosen tokens' log-probabilities.
     """
-    _check(model, src, src_padding_mask, max_len, use_cache)
+    _check(model, src, src_padding_mask, max_new_tokens, use_cache)
     model.eval()
     batch, cache = src.size(0), _new_cache(model, use_cache)
     memory = model.encode(src, src_padding_mask)
     ys = torch.full((batch, 1), bos_id, dtype=torch.long, device=src.device)
     total = torch.zeros(batch, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
-    for _ in range(max_len):
+    for _ in range(max_new_tokens):
         logp = _next_logp(model, ys, memory, src_padding_mask, cache)
         best_logp, best = logp.max(dim=-1)
         total = total + best_logp.masked_fill(done, 0.0)
@@ -83,14 +83,14 @@ def greedy_decode(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None =
 
 @torch.no_grad()
 def beam_search(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
-                max_len: int = 32, beam_size: int = 4, alpha: float = 0.6, bos_id: int = 1,
-                eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
+                max_new_tokens: int = 32, beam_size: int = 4, alpha: float = 0.6,
+                bos_id: int = 1, eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
                 ) -> tuple[Tensor, Tensor]:
     """Keep the ``beam_size`` best hypotheses per source, ranked by the GNMT score.
 
     All ``batch * beam_size`` hypotheses run through the decoder as one batch. A hypothesis that
     has produced ``<eos>`` is finished: it stays in the beam with its final score, and competes
-    with the live ones until the search ends (every beam finished, or ``max_len`` steps).
+    with the live ones until the search ends (every beam finished, or ``max_new_tokens`` steps).
     With ``beam_size=1`` this is greedy decoding. ``use_cache`` as in ``greedy_decode``; the
     cache's rows follow their hypotheses when the beam is re-ranked.
 
@@ -98,7 +98,7 @@ def beam_search(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = N
         ``(tokens, scores)``: the best hypothesis per source, ``(batch, steps)`` as in
         ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
     """
-    _check(model, src, src_padding_mask, max_len, use_cache)
+    _check(model, src, src_padding_mask, max_new_tokens, use_cache)
     check_integer("beam_size", beam_size)
     if not check_number("alpha", alpha) >= 0:  # also rejects NaN
         raise ValueError(f"alpha={alpha!r} must be >= 0")
@@ -113,7 +113,7 @@ def beam_search(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = N
     logp_sum[:, 0] = 0.0
     length = torch.zeros(batch, k, device=device)
     done = torch.zeros(batch, k, dtype=torch.bool, device=device)
-    for step in range(1, max_len + 1):
+    for step in range(1, max_new_tokens + 1):
         logp = _next_logp(model, ys, memory, mask, cache)
         vocab = logp.size(-1)
         logp = logp.view(batch, k, vocab)
@@ -166,7 +166,8 @@ def sequence_scores(model: Seq2Seq, src: Tensor, tokens: Tensor,
 
 @torch.no_grad()
 def translate(model: Seq2Seq, tokenizer: Tokenizer, texts: Sequence[str],
-              beam_size: int = 1, alpha: float = 0.6, max_len: int = 32, batch_size: int = 512,
+              beam_size: int = 1, alpha: float = 0.6, max_new_tokens: int = 32,
+              batch_size: int = 512,
               strict: bool = False, use_cache: bool = True) -> list[str]:
     """Decode ``texts`` (strings) into strings, greedily or with beam search (``beam_size > 1``).
 
@@ -186,12 +187,14 @@ def translate(model: Seq2Seq, tokenizer: Tokenizer, texts: Sequence[str],
         ids, mask = pad_sequences([tokenizer.encode(t, strict=strict) for t in chunk],
                                   tokenizer.pad_id)
         ids, mask = ids.to(device), mask.to(device)
-        ids_kw = dict(max_len=max_len, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
-                      pad_id=tokenizer.pad_id, use_cache=use_cache)
+        decode_kwargs = dict(max_new_tokens=max_new_tokens, bos_id=tokenizer.bos_id,
+                             eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id,
+                             use_cache=use_cache)
         if beam_size == 1:
-            tokens, _ = greedy_decode(model, ids, mask, **ids_kw)
+            tokens, _ = greedy_decode(model, ids, mask, **decode_kwargs)
         else:
-            tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha, **ids_kw)
+            tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha,
+                                    **decode_kwargs)
         out.extend(tokenizer.decode(row) for row in tokens.tolist())
     return out
 
@@ -214,17 +217,20 @@ def _new_cache(model: Seq2Seq, use_cache: bool) -> DecoderCache | None:
     return None
 
 
-def _check(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None, max_len: int,
+def _check(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None,
+           max_new_tokens: int,
            use_cache: bool) -> None:
     check_model(model)
     if not isinstance(use_cache, bool):
         raise TypeError(f"use_cache={use_cache!r} must be a bool")
     check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
-    check_integer("max_len", max_len)
-    if max_len > model.config.max_len:
-        # The decoder reads <bos> and at most max_len - 1 generated tokens.
+    check_integer("max_new_tokens", max_new_tokens)
+    if max_new_tokens > model.config.max_len:
+        # The decoder reads <bos> and at most max_new_tokens - 1 generated tokens: the
+        # positional table must hold max_new_tokens positions.
         raise ValueError(
-            f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
+            f"max_new_tokens={max_new_tokens} is more than the model's "
+            f"max_len={model.config.max_len}"
         )
 

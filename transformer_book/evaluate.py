@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return fail(f"cannot read {exc.filename or args.src}: {exc.strerror or exc}")
         scores = score_test_set(checkpoint.model, checkpoint.tokenizer, test,
-                                beam_size=args.beam, alpha=args.alpha, max_len=args.max_len,
+                                beam_size=args.beam, alpha=args.alpha, max_new_tokens=args.max_len,
                                 tokenize=args.tokenize)
         cut = (f"; {scores.truncated} sources longer than the model's max_len were cut"
                if scores.truncated else "")

@@ -190,7 +190,7 @@ class _Stack(nn.Module):
 
     layer_class: type[nn.Module]
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
+    def __init__(self, d_model: int, num_heads: int, num_layers: int, d_ff: int, *,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
                  attn_dropout: float = 0.0, ffn_dropout: float = 0.0,
                  activation: Callable[[Tensor], Tensor] = F.relu,

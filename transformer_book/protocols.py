@@ -1,7 +1,7 @@
 """The two interfaces the loops are written against, as ``typing.Protocol`` s.
 
 ``training.fit``, the decoders and the checkpoints take any ``Seq2Seq`` model (``Transformer``,
-``models.rnn.RNNSearch``) and any ``Tokenizer`` (``text.tokenizers.CharTokenizer``,
+``models.rnnsearch.RNNSearch``) and any ``Tokenizer`` (``text.tokenizers.CharTokenizer``,
 ``text.subword.SubwordTokenizer``): the type hints say what the code uses, no more.
 """
 

@@ -69,7 +69,7 @@ class Scores:
 @torch.no_grad()
 def score_test_set(model: Seq2Seq, tokenizer: Tokenizer,
                    test: TestSet, beam_size: int = BEAM, alpha: float = ALPHA,
-                   max_len: int | None = None, tokenize: str = "13a",
+                   max_new_tokens: int | None = None, tokenize: str = "13a",
                    batch_size: int = 128) -> Scores:
     """Translate every source of ``test`` (beam search, or greedy with ``beam_size=1``) and score
     the translations against the references with sacreBLEU.
@@ -77,13 +77,14 @@ def score_test_set(model: Seq2Seq, tokenizer: Tokenizer,
     Sources are decoded shortest first in batches of ``batch_size`` (less padding), and put
     back in order. An empty source gives an empty translation; characters the tokenizer does
     not know read as ``<unk>``; a source longer than the model's ``max_len`` tokens is cut to
-    it (counted in ``Scores.truncated``). ``max_len`` caps the tokens generated (default and
-    at most the model's ``max_len`` - 1).
+    it (counted in ``Scores.truncated``). ``max_new_tokens`` caps the tokens generated (default
+    and at most the model's ``max_len`` - 1).
     """
     if not isinstance(test, TestSet):
         raise TypeError(f"test must be a TestSet, got {type(test).__name__}")
     longest = model.config.max_len
-    max_len = longest - 1 if max_len is None else min(max_len, longest - 1)
+    if max_new_tokens is None or max_new_tokens > longest - 1:
+        max_new_tokens = longest - 1
     ids = [tokenizer.encode(s) for s in test.sources]
     truncated = sum(len(i) > longest for i in ids)
     sources = [_cut(tokenizer, s, i, longest) for s, i in zip(test.sources, ids, strict=True)]
@@ -92,7 +93,7 @@ def score_test_set(model: Seq2Seq, tokenizer: Tokenizer,
     for start in range(0, len(order), batch_size):
         chunk = order[start: start + batch_size]
         outputs = translate(model, tokenizer, [sources[k] for k in chunk], beam_size=beam_size,
-                            alpha=alpha, max_len=max_len, batch_size=batch_size)
+                            alpha=alpha, max_new_tokens=max_new_tokens, batch_size=batch_size)
         for k, out in zip(chunk, outputs, strict=True):
             hypotheses[k] = out
     scores = corpus_scores(hypotheses, test.references, tokenize=tokenize)

@@ -38,13 +38,10 @@ corpus the checkpoint was trained on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-
-import torch.distributed as dist
 
 from . import _train_eval
 from ._checks import check_choice, check_output_path
@@ -64,72 +61,18 @@ from ._cli import (
 from ._cli import (
     say as say_and_flush,
 )
+from ._train_corpus import (
+    CORPUS,
+    check_corpus,
+    fit_to_length,
+    shared_tokenizer,
+)
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
 from .model import Transformer, TransformerConfig
-from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
-from .text.corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
+from .runtime import init_distributed, leave_distributed, set_seed
+from .text.corpus import corpus_splits
 from .text.data import TASKS, task_pairs, task_tokenizer
-from .text.subword import SubwordTokenizer
 from .training import NonFiniteLossError, TrainingConfig, fit
-
-CORPUS = "corpus"
-"""The task name a run on a corpus (``--data`` or ``--src``/``--tgt``) records."""
-
-
-def corpus_splits(data: str | None, src: str | None, tgt: str | None,
-                  validation: float = 0.05, test: float = 0.05) -> Splits:
-    """The pairs of ``--data`` (TSV) or ``--src``/``--tgt`` (aligned files), de-duplicated,
-    without empty sides, split 90/5/5 by a hash of the source sentence (``validation`` or
-    ``test`` 0 when an official set replaces that part)."""
-    pairs = read_tsv(data) if data else read_aligned(src, tgt)
-    kept = filter_pairs(pairs)
-    splits = split_pairs(kept, validation, test)
-    if not splits.train or (validation and not splits.validation):
-        sources = len({source for source, _ in kept})
-        raise ValueError(f"the corpus has {len(pairs)} pairs ({len(kept)} distinct and "
-                         f"non-empty, {sources} distinct sources), too few for a training and a "
-                         f"validation split (5% of the source sentences go to each of "
-                         f"validation and test)")
-    return splits
-
-
-def corpus_fingerprint(splits: Splits) -> str:
-    """A SHA-256 of a corpus's pairs, split by split: stored in a checkpoint, so that resuming
-    can check that the corpus given is the one it was trained on (wherever the file is now)."""
-    digest = hashlib.sha256()
-    for part in splits:
-        for source, target in part:
-            digest.update(f"{source}\t{target}\n".encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
-    """A subword vocabulary for both languages, trained on the training split. In a distributed
-    run rank 0 trains it and sends it to the others, so that all use the same pieces."""
-    rank, world = rank_and_world()
-    sent = [None]  # the trained model's bytes, or the error that stopped the training
-    if rank == 0:
-        texts = [text for pair in splits.train for text in pair]
-        try:
-            sent[0] = SubwordTokenizer.train(texts, vocab_size=vocab_size).model
-        except ValueError as exc:
-            if world == 1:
-                raise
-            sent[0] = str(exc)
-    if world > 1:
-        dist.broadcast_object_list(sent, src=0)  # every process fails alike, or none does
-    if isinstance(sent[0], str):
-        raise ValueError(sent[0])
-    return SubwordTokenizer(sent[0])
-
-
-def fitting(pairs: list[tuple[str, str]], tokenizer: SubwordTokenizer, max_len: int
-            ) -> list[tuple[str, str]]:
-    """The pairs whose two sides both fit the model: at most ``max_len - 1`` tokens."""
-    return filter_pairs(pairs, deduplicate=False, max_len=max_len - 1,
-                        length=lambda text: max(len(tokenizer.encode(text)), 1))
-
 
 RUN_DEFAULTS: dict[str, object] = {
     "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
@@ -306,23 +249,6 @@ def check_corpus_flags(given: dict[str, object], task: str, where: str) -> None:
                          f"is split 90/5/5 by itself")
 
 
-def check_corpus(out: str, settings: dict[str, object], splits: Splits,
-                 resume: Checkpoint | None) -> str:
-    """The corpus's fingerprint; ``ValueError`` if ``--out`` is one of the corpus files, or
-    if a resumed checkpoint was trained on another corpus."""
-    for key in ("data", "src", "tgt"):
-        path = settings[key]
-        if path and os.path.exists(out) and os.path.samefile(out, path):
-            raise ValueError(f"--out {out} is the corpus file --{key} {path}; choose another "
-                             f"--out")
-    fingerprint = corpus_fingerprint(splits)
-    stored = None if resume is None else resume.extra.get("fingerprint")
-    if isinstance(stored, str) and stored != fingerprint:
-        raise ValueError(f"the corpus given is not the one {out} was trained on (its pairs "
-                         f"differ); give that corpus, or train a new model with --overwrite")
-    return fingerprint
-
-
 def _identity(path: str) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
@@ -423,11 +349,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, TypeError) as exc:
             return fail(str(exc))
         if task == CORPUS:
-            train, val, test = (fitting(part, tokenizer, model.config.max_len)
+            train, val, test = (fit_to_length(part, tokenizer, model.config.max_len)
                                 for part in splits)
             test = test[: args.test_size]
             if official.validation is not None:
-                val = fitting(official.validation, tokenizer, model.config.max_len)
+                val = fit_to_length(official.validation, tokenizer, model.config.max_len)
             if not train:
                 return fail(f"every training pair has a side longer than the model's "
                             f"max_len - 1 = {model.config.max_len - 1} tokens")

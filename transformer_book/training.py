@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -25,13 +24,13 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
-from .batching import Batch, Collate, make_batches
+from .batching import Batch, epoch_steps, make_batches, pair_lengths
 from .checkpoints import Checkpoint, save_checkpoint
 from .decoding import translate
 from .protocols import Seq2Seq, Tokenizer, check_model
+from .resuming import restore_training_state
 from .runtime import get_device, rank_and_world
 from .schedule import LabelSmoothingLoss, make_optimizer, warmup_scheduler
-from .text.bucketing import shard, token_batches
 from .text.metrics import exact_match
 
 __all__ = ["TrainingConfig", "History", "NonFiniteLossError", "train_epoch", "evaluate",
@@ -264,7 +263,8 @@ def fit(model: Seq2Seq, tokenizer: Tokenizer,
     scheduler = warmup_scheduler(optimizer, model.config.d_model, config.warmup, config.lr_factor)
     history, start = History(), 1
     if resume is not None:
-        history, start = _restore(resume, optimizer, scheduler)
+        state, start = restore_training_state(resume, optimizer, scheduler)
+        history = History.from_dict(state)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
     train_model = model
@@ -275,13 +275,14 @@ def fit(model: Seq2Seq, tokenizer: Tokenizer,
         train_model = torch.compile(train_model)
     val_batches = make_batches(val_pairs, tokenizer, 256)[rank::world]  # this process's share
     val_sample = list(val_pairs[: config.eval_size])[rank::world]
-    fixed_lengths = None if callable(train_pairs) else _lengths(train_pairs, tokenizer, config)
+    fixed_lengths = None  # token batches of fixed pairs: their lengths measured once
+    if config.max_tokens is not None and not callable(train_pairs):
+        fixed_lengths = pair_lengths(train_pairs, tokenizer)
     for epoch in range(start, config.epochs + 1):
-        pairs, lengths = train_pairs, fixed_lengths
-        if callable(train_pairs):
-            pairs = train_pairs(epoch)
-            lengths = _lengths(pairs, tokenizer, config)
-        steps = _steps(pairs, tokenizer, config, config.seed * 1000 + epoch, rank, world, lengths)
+        pairs = train_pairs(epoch) if callable(train_pairs) else train_pairs
+        steps = epoch_steps(pairs, tokenizer, config.batch_size, config.max_tokens,
+                            config.accumulate, config.seed * 1000 + epoch, rank, world,
+                            fixed_lengths)
         train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp,
                                  config.progress if rank == 0 else False, history, epoch)
@@ -313,7 +314,7 @@ def _validation_scores(model: Seq2Seq, tokenizer: Tokenizer, batches: Sequence[B
     added up over all processes: every process returns the numbers of the whole set."""
     metrics = evaluate(model, batches, loss_fn, device, config.amp)
     predictions = translate(model, tokenizer, [s for s, _ in sample],
-                            max_len=config.max_decode_len) if sample else []
+                            max_new_tokens=config.max_decode_len) if sample else []
     if rank_and_world()[1] == 1:
         return {**metrics, "exact_match": exact_match(predictions, [t for _, t in sample])}
     correct = sum(p == t for p, (_, t) in zip(predictions, sample, strict=True))
@@ -324,47 +325,6 @@ def _validation_scores(model: Seq2Seq, tokenizer: Tokenizer, batches: Sequence[B
     loss, right, tokens, correct, pairs = sums.tolist()
     return {"loss": loss / tokens, "token_accuracy": right / tokens,
             "exact_match": correct / pairs}
-
-
-def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer,
-             config: TrainingConfig) -> list[tuple[int, int]] | None:
-    """Each pair's padded source and target length (``<bos>`` + target), for token batches."""
-    if config.max_tokens is None:
-        return None
-    return [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in pairs]
-
-
-def _steps(pairs: Sequence[tuple[str, str]], tokenizer: Tokenizer, config: TrainingConfig,
-           seed: int, rank: int, world: int, lengths: list[tuple[int, int]] | None
-           ) -> list[list[Batch]]:
-    """One epoch's steps for process ``rank`` of ``world``: per step, this process's
-    ``config.accumulate`` passes, each a ``Batch``.
-
-    Every process cuts the same batches (``batch_size`` pairs, or ``max_tokens`` tokens each),
-    shuffled with ``seed``; step ``i`` takes the next ``accumulate x world`` of them and deals
-    them out, ``accumulate`` to each process (``shard``). Left-over batches, fewer than a step
-    needs, wait for the next epoch's shuffle.
-    """
-    parts = world * config.accumulate
-    if lengths is None:
-        order = list(range(len(pairs)))
-        random.Random(seed).shuffle(order)
-        size = config.batch_size
-        batches = [order[k: k + size] for k in range(0, len(order), size)]
-    else:
-        src_lengths, tgt_lengths = zip(*lengths, strict=True)
-        batches = token_batches(src_lengths, tgt_lengths, config.max_tokens, seed=seed)
-    if len(batches) < parts:  # not one step: the epoch would train nothing
-        processes = f" x {world} processes" if world > 1 else ""
-        raise ValueError(f"the training pairs make {len(batches)} batch(es), fewer than the "
-                         f"{parts} one step needs ({config.accumulate} accumulated{processes}); "
-                         f"give smaller batches (batch_size or max_tokens) or a lower "
-                         f"accumulate")
-    collate = Collate(tokenizer)
-    passes = [shard(batches, rank * config.accumulate + k, parts)
-              for k in range(config.accumulate)]
-    return [[collate([pairs[i] for i in batch]) for batch in step]
-            for step in zip(*passes, strict=True)]
 
 
 def _check_fit_inputs(model: Seq2Seq, tokenizer: Tokenizer, train_pairs: object,
@@ -378,82 +338,6 @@ def _check_fit_inputs(model: Seq2Seq, tokenizer: Tokenizer, train_pairs: object,
         raise ValueError("train_pairs is empty; give at least one (source, target) pair")
     if len(val_pairs) == 0:
         raise ValueError("val_pairs is empty; fit measures every epoch on a validation set")
-
-
-def _restore(resume: Checkpoint, optimizer: torch.optim.Optimizer,
-             scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[History, int]:
-    """Load a checkpoint's training state into ``optimizer`` and ``scheduler`` and the random
-    generators; returns its history and the first epoch still to train."""
-    if resume.optimizer_state is None or resume.scheduler_state is None:
-        raise ValueError("resume: the checkpoint holds no optimizer and schedule state (it is a "
-                         "saved model, not a training run); start a new run instead")
-    try:
-        _check_like("optimizer", resume.optimizer_state, optimizer.state_dict(), strict=False)
-        _check_moments(resume.optimizer_state, optimizer)
-        _check_like("scheduler", resume.scheduler_state, scheduler.state_dict())
-        optimizer.load_state_dict(resume.optimizer_state)
-        scheduler.load_state_dict(resume.scheduler_state)
-        history = History.from_dict(resume.history)
-        if resume.rng_state is not None:
-            torch.set_rng_state(resume.rng_state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"resume: the checkpoint's training state is malformed "
-                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:150]})") from exc
-    if resume.cuda_rng_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(resume.cuda_rng_states)
-    return history, resume.epoch + 1
-
-
-def _check_like(name: str, value: object, like: object, strict: bool = True) -> None:
-    """``TypeError``/``ValueError`` unless ``value`` has the structure of ``like`` (the state a
-    fresh optimiser or schedule gives): no keys that ``like`` lacks (with ``strict``), lists of
-    the same length, bools where it has bools, numbers finite and, where ``like`` holds a
-    positive int, positive. (``LambdaLR.load_state_dict`` copies whatever it is given into the
-    schedule's attributes.)"""
-    if isinstance(like, dict):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} is a {type(value).__name__}, not a dict")
-        for key in value:
-            if key not in like and strict:
-                raise ValueError(f"{name} has the unexpected key {key!r}")
-        for key, item in like.items():
-            if key in value:
-                _check_like(f"{name}[{key!r}]", value[key], item, strict)
-    elif isinstance(like, (list, tuple)):
-        if not isinstance(value, (list, tuple)) or len(value) != len(like):
-            raise ValueError(f"{name} must be a list of {len(like)} items")
-        for i, (item, model) in enumerate(zip(value, like, strict=True)):
-            _check_like(f"{name}[{i}]", item, model, strict)
-    elif isinstance(like, bool) or like is None:
-        if value is not None and not isinstance(value, bool):
-            raise TypeError(f"{name}={value!r} must be a bool")
-    elif isinstance(like, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(like, int) and not isinstance(value, int)):
-            raise TypeError(f"{name}={value!r} must be of type {type(like).__name__}")
-        if not math.isfinite(value) or value < min(like, 1 if isinstance(like, int) else 0):
-            raise ValueError(f"{name}={value!r} is out of range")
-
-
-def _check_moments(state: dict, optimizer: torch.optim.Optimizer) -> None:
-    """Each optimiser moment must be a finite tensor of its weight's shape."""
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    entries = state.get("state")
-    if not isinstance(entries, dict):
-        raise TypeError("optimizer['state'] is not a dict")
-    for index, entry in entries.items():
-        if not isinstance(index, int) or not 0 <= index < len(params) or not isinstance(
-                entry, dict):
-            raise ValueError(f"optimizer['state'] has the entry {index!r} for no weight")
-        for key, moment in entry.items():
-            if key == "step":
-                ok = isinstance(moment, torch.Tensor) and moment.numel() == 1
-            else:
-                ok = (isinstance(moment, torch.Tensor) and moment.is_floating_point()
-                      and moment.shape == params[index].shape)
-            if not ok:
-                raise ValueError(f"optimizer['state'][{index}][{key!r}] does not fit weight "
-                                 f"{index} of shape {tuple(params[index].shape)}")
 
 
 def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:

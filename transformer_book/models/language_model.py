@@ -124,7 +124,7 @@ class LanguageModel(nn.Module):
                          if c.positions == "sinusoidal" else None)
         rotary = RotaryEmbedding(c.d_model // c.num_heads) if c.positions == "rotary" else None
         self.dropout = nn.Dropout(c.dropout)
-        self.stack = Encoder(c.num_layers, c.d_model, c.num_heads, c.d_ff, dropout=c.dropout,
+        self.stack = Encoder(c.d_model, c.num_heads, c.num_layers, c.d_ff, dropout=c.dropout,
                              norm_first=c.norm_first, attn_dropout=c.attn_dropout,
                              activation=F.relu if c.ffn == "relu" else F.gelu, rotary=rotary)
         for layer in self.stack.layers:  # later recipes swap two parts of the same layer
