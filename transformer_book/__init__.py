@@ -8,14 +8,15 @@ The layout shows the architecture; each layer imports only from the layers below
   and ``Seq2Seq`` interfaces the loops take). ``_checks`` holds the argument checks the public
   entry points share.
 - ``models/``: the other models the chapters build from the same parts or race against them
-  (``rnn``, ``classifier``, ``complexity``, ``sentence``, ``language_model``, ``sampling``).
+  (``rnn``, ``rnnsearch``, ``classifier``, ``complexity``, ``sentence``, ``language_model``,
+  ``sampling``).
 - ``text/``: from text to ids and back and the data (``tokenizers``, ``subword``, ``corpus``,
   ``bucketing``, ``metrics``, ``data``, ``hangul``, ``korean_grammar``, ``download``,
   ``datasets``); it imports no model.
-- Training and decoding: ``batching``, ``schedule``, ``decoding``, ``checkpoints``,
-  ``training`` (``fit``), ``averaging``, ``scoring``.
+- Training and decoding: ``batching``, ``schedule``, ``decoding``, ``checkpoints`` (written
+  through ``_files``), ``resuming``, ``training`` (``fit``), ``averaging``, ``scoring``.
 - The command lines on top: ``train``, ``translate`` and ``evaluate`` (``python -m
-  transformer_book.train``), sharing ``_cli`` and ``_train_eval``.
+  transformer_book.train``), sharing ``_cli``, with ``_train_eval`` and ``_train_corpus``.
 - ``figures/``: the book's drawings (``plotting``, ``architecture``, ``attention_diagrams``,
   ``decoding_diagrams``); nothing else imports them.
 """
