@@ -111,6 +111,7 @@ def test_drawing_leaves_matplotlib_rcparams_unchanged():
     assert dict(matplotlib.rcParams) == before
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch (about 5 s)
 def test_importing_the_diagram_modules_leaves_rcparams_unchanged():
     code = ("import matplotlib; before = dict(matplotlib.rcParams)\n"
             "import transformer_book.figures.architecture\n"
