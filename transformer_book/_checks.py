@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import torch
@@ -160,9 +160,10 @@ def check_attn_mask(mask: object, scores_shape: torch.Size) -> Tensor:
     return mask
 
 
-def check_vocab_fits(name: str, size: int, vocab_size: int) -> int:
-    """A tokenizer of ``size`` tokens must fit the model's ``vocab_size`` (else its last ids
-    would index past the embedding)."""
+def check_vocab_fits(name: str, size: int, config: object) -> int:
+    """A tokenizer of ``size`` tokens must fit both vocabularies of a model's ``config`` (else
+    its last ids would index past an embedding)."""
+    vocab_size = min(config.src_vocab_size, config.tgt_vocab_size)
     if size > vocab_size:
         raise ValueError(f"{name} has {size} tokens, more than the model's "
                          f"vocab_size={vocab_size}; build the model with the tokenizer's size")
@@ -253,12 +254,12 @@ def _autocast_on(x: Tensor) -> bool:
         return torch.is_autocast_enabled()
 
 
-def check_memory(memory: object, d_model: int, batch: int) -> Tensor:
-    """The encoder's output handed to a decoder: a float ``(batch, src_len, d_model)`` tensor
+def check_memory(memory: object, width: int, batch: int, width_name: str = "d_model") -> Tensor:
+    """The encoder's output handed to a decoder: a float ``(batch, src_len, width)`` tensor
     with the target's batch size."""
-    if check_float_tensor("memory", memory).dim() != 3 or memory.size(-1) != d_model:
+    if check_float_tensor("memory", memory).dim() != 3 or memory.size(-1) != width:
         raise ValueError(
-            f"memory must have shape (batch, src_len, d_model={d_model}), "
+            f"memory must have shape (batch, src_len, {width_name}={width}), "
             f"got {tuple(memory.shape)}"
         )
     if memory.size(0) != batch:
@@ -266,3 +267,20 @@ def check_memory(memory: object, d_model: int, batch: int) -> Tensor:
             f"tgt has batch size {batch} but the memory (from src) has {memory.size(0)}"
         )
     return memory
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line (its whitespace runs made single spaces), at most ``limit``
+    characters: how an error's message is reported."""
+    return " ".join(text.split())[:limit]
+
+
+def first_non_finite(named: Iterable[tuple[str, Tensor]]) -> str | None:
+    """The name of the first floating-point tensor that holds a NaN or an infinity, else
+    ``None``; one device synchronisation for all of them."""
+    named = [(name, t) for name, t in named if t.is_floating_point()]
+    if not named:
+        return None
+    finite = torch.stack([torch.isfinite(t).all() for _, t in named]).cpu()
+    return next((name for (name, _), ok in zip(named, finite.tolist(), strict=True) if not ok),
+                None)

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import NoReturn
 
+from ._checks import one_line
+
 EXIT_FAULT, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -43,7 +45,7 @@ def _report(line: str, everywhere: bool = False) -> None:
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     """Print a one-line error (no traceback) and return the exit code (2: bad input)."""
-    _report(f"error: {' '.join(message.split())}", everywhere=code == EXIT_FAULT)
+    _report(f"error: {one_line(message, len(message))}", everywhere=code == EXIT_FAULT)
     return code
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ._checks import check_vocab_fits
+from ._checks import check_vocab_fits, first_non_finite, one_line
 from ._files import write_atomically
 from .model import Transformer, TransformerConfig
 from .models.rnnsearch import RNNSearch, RNNSearchConfig
@@ -97,7 +97,7 @@ def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenize
         raise TypeError(f"model must be one of {sorted(MODELS)} to be saved, got "
                         f"{type(model).__name__}")
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    bad = _first_non_finite(weights)
+    bad = first_non_finite(weights.items())
     if bad is not None:
         raise ValueError(f"the model's weight {bad} holds NaN or infinite values; not saved")
     state = {
@@ -242,7 +242,7 @@ def _check_state(state: dict) -> tuple[type, Seq2SeqConfig, Tokenizer]:
         tokenizer = CharTokenizer.from_vocab(state["vocab"])
     else:
         tokenizer = SubwordTokenizer.from_dict(state["tokenizer"])
-    check_vocab_fits("vocab", len(tokenizer), min(config.src_vocab_size, config.tgt_vocab_size))
+    check_vocab_fits("vocab", len(tokenizer), config)
     weights = state["model"]
     if not isinstance(weights, dict):
         raise TypeError(f"model is a {type(weights).__name__}, not a dict of tensors")
@@ -262,23 +262,16 @@ def _check_state(state: dict) -> tuple[type, Seq2SeqConfig, Tokenizer]:
         if tensor.shape != expected[key]:
             raise ValueError(f"{key} has shape {tuple(tensor.shape)}, but the config gives "
                              f"{tuple(expected[key])}")
-    bad = _first_non_finite(weights)
+    bad = first_non_finite(weights.items())
     if bad is not None:
         raise ValueError(f"{bad} holds NaN or infinite values")
     return model_class, config, tokenizer
 
 
-def _first_non_finite(weights: dict[str, Tensor]) -> str | None:
-    """The first key whose floating-point tensor holds a NaN or an infinity, else ``None``."""
-    return next((k for k, t in weights.items()
-                 if t.is_floating_point() and not bool(torch.isfinite(t).all())), None)
-
-
 def _reason(exc: Exception) -> str:
     """An exception's message on one line, at most 200 characters (or the exception's name)."""
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    text = " ".join(text.split())
-    return text[:200] or type(exc).__name__
+    return one_line(text) or type(exc).__name__
 
 
 def average_weights(states: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:

@@ -178,8 +178,7 @@ def translate(model: Seq2Seq, tokenizer: Tokenizer, texts: Sequence[str],
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
     check_model(model)
-    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
-    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), model.config)
     device = next(model.parameters()).device
     out: list[str] = []
     for i in range(0, len(texts), batch_size):

@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from ._checks import one_line
 from .checkpoints import Checkpoint
 
 __all__ = ["restore_training_state"]
@@ -33,7 +34,7 @@ def restore_training_state(resume: Checkpoint, optimizer: torch.optim.Optimizer,
             torch.set_rng_state(resume.rng_state)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ValueError(f"resume: the checkpoint's training state is malformed "
-                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:150]})") from exc
+                         f"({type(exc).__name__}: {one_line(str(exc), 150)})") from exc
     if resume.cuda_rng_states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(resume.cuda_rng_states)
     return history, resume.epoch + 1

@@ -23,7 +23,13 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
+from ._checks import (
+    check_finite,
+    check_fraction,
+    check_integer,
+    check_vocab_fits,
+    first_non_finite,
+)
 from .batching import Batch, epoch_steps, make_batches, pair_lengths
 from .checkpoints import Checkpoint, save_checkpoint
 from .decoding import translate
@@ -332,8 +338,7 @@ def _check_fit_inputs(model: Seq2Seq, tokenizer: Tokenizer, train_pairs: object,
     """What ``fit`` needs before its first step: a tokenizer the model's vocabulary holds, some
     training pairs, and a validation set to measure each epoch on."""
     check_model(model)
-    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
-    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), model.config)
     if not callable(train_pairs) and len(train_pairs) == 0:
         raise ValueError("train_pairs is empty; give at least one (source, target) pair")
     if len(val_pairs) == 0:
@@ -346,10 +351,8 @@ def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:
     if not math.isfinite(val_loss):
         raise NonFiniteLossError(f"training stopped: the validation loss is {val_loss} after "
                                  f"epoch {epoch}; lower the learning rate (lr_factor)")
-    names, params = zip(*model.named_parameters(), strict=True)
-    finite = torch.stack([torch.isfinite(p).all() for p in params]).cpu()  # one synchronisation
-    for name, ok in zip(names, finite.tolist(), strict=True):
-        if not ok:
-            raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
-                                     f"values after epoch {epoch}; lower the learning rate "
-                                     f"(lr_factor)")
+    name = first_non_finite(model.named_parameters())
+    if name is not None:
+        raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
+                                 f"values after epoch {epoch}; lower the learning rate "
+                                 f"(lr_factor)")

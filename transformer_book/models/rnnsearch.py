@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from .._checks import check_integer, check_padding_mask, check_token_ids
+from .._checks import check_integer, check_memory, check_padding_mask, check_token_ids
 
 __all__ = ["RNNSearchConfig", "RNNSearch"]
 
@@ -135,15 +135,7 @@ class RNNSearch(nn.Module):
         check_token_ids("tgt", tgt, nonempty=True)
         check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
         d = self.config.d_model
-        if not isinstance(memory, Tensor) or memory.dim() != 3 or memory.size(-1) != 2 * d:
-            shape = tuple(memory.shape) if isinstance(memory, Tensor) else type(memory).__name__
-            raise ValueError(
-                f"memory must have shape (batch, src_len, 2 * d_model={2 * d}), got {shape}"
-            )
-        if tgt.size(0) != memory.size(0):
-            raise ValueError(
-                f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
-            )
+        check_memory(memory, 2 * d, tgt.size(0), "2 * d_model")
         if src_padding_mask is not None:
             check_padding_mask("src_padding_mask", src_padding_mask, memory.shape[:2])
         if need_weights and not self.config.attention:
