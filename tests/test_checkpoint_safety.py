@@ -18,8 +18,9 @@ from transformer_book.checkpoints import (
     save_checkpoint,
     saved_epoch,
 )
+from transformer_book.loops import NonFiniteLossError
 from transformer_book.text.data import date_pairs, date_tokenizer
-from transformer_book.training import NonFiniteLossError, TrainingConfig, fit
+from transformer_book.training import TrainingConfig, fit
 
 
 @pytest.fixture

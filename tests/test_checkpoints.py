@@ -11,8 +11,8 @@ from transformer_book.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
+from transformer_book.loops import History
 from transformer_book.text.data import date_tokenizer
-from transformer_book.training import History
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path, tiny_model):

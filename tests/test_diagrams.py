@@ -36,7 +36,7 @@ from transformer_book.figures.decoding_diagrams import (  # noqa: E402
     smoothed_distribution,
     teacher_forcing_diagram,
 )
-from transformer_book.training import LabelSmoothingLoss  # noqa: E402
+from transformer_book.schedule import LabelSmoothingLoss  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HYPOTHESES = [list("2026"), list("2025"), list("21")]

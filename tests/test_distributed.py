@@ -90,7 +90,8 @@ from transformer_book.decoding import translate
 from transformer_book.runtime import init_distributed, leave_distributed
 from transformer_book.schedule import LabelSmoothingLoss
 from transformer_book.text.metrics import exact_match
-from transformer_book.training import TrainingConfig, _validation_scores, evaluate
+from transformer_book.loops import evaluate
+from transformer_book.training import TrainingConfig, _validation_scores
 
 device, rank, world = init_distributed("cpu")
 tok = date_tokenizer()

@@ -75,11 +75,12 @@ from ._train_settings import (
     run_settings,
 )
 from .checkpoints import CheckpointError, load_checkpoint, saved_epoch
+from .loops import NonFiniteLossError
 from .model import Transformer, TransformerConfig
 from .runtime import init_distributed, leave_distributed, set_seed
 from .text.corpus import corpus_splits
 from .text.data import TASKS, task_pairs, task_tokenizer
-from .training import NonFiniteLossError, TrainingConfig, fit
+from .training import TrainingConfig, fit
 
 
 def build_parser() -> ArgumentParser:
