@@ -49,6 +49,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from transformer_book import Transformer, TransformerConfig, get_device, set_seed  # noqa: E402
+from transformer_book._train_corpus import fit_to_length  # noqa: E402
 from transformer_book.averaging import LastEpochs  # noqa: E402
 from transformer_book.batching import Collate, make_batches  # noqa: E402
 from transformer_book.schedule import (  # noqa: E402
@@ -65,7 +66,6 @@ from transformer_book.text.bucketing import token_batches  # noqa: E402
 from transformer_book.text.corpus import read_aligned  # noqa: E402
 from transformer_book.text.datasets import multi30k_files  # noqa: E402
 from transformer_book.text.subword import SubwordTokenizer  # noqa: E402
-from transformer_book._train_corpus import fit_to_length  # noqa: E402
 from transformer_book.training import evaluate, train_epoch  # noqa: E402
 
 
