@@ -32,6 +32,15 @@ class History:
     step_loss: list[float] = field(default_factory=list)
     step_lr: list[float] = field(default_factory=list)
 
+    def record(self, epoch: int, train_loss: float, metrics: dict[str, float]) -> None:
+        """Add an epoch's training loss and validation ``metrics`` (``loss``,
+        ``token_accuracy``, ``exact_match``)."""
+        self.epoch.append(epoch)
+        self.train_loss.append(train_loss)
+        self.val_loss.append(metrics["loss"])
+        self.val_token_accuracy.append(metrics["token_accuracy"])
+        self.val_exact_match.append(metrics["exact_match"])
+
     def to_dict(self) -> dict[str, list]:
         return asdict(self)
 

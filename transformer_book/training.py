@@ -146,12 +146,7 @@ def fit(model: Seq2Seq, tokenizer: Tokenizer,
         history = History.from_dict(state)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
-    train_model = model
-    if world > 1:
-        train_model = DistributedDataParallel(
-            model, device_ids=None if device.index is None else [device.index])
-    if config.compile:
-        train_model = torch.compile(train_model)
+    train_model = _for_training(model, device, world, config.compile)
     val_batches = make_batches(val_pairs, tokenizer, 256)[rank::world]  # this process's share
     val_sample = list(val_pairs[: config.eval_size])[rank::world]
     fixed_lengths = None  # token batches of fixed pairs: their lengths measured once
@@ -165,25 +160,30 @@ def fit(model: Seq2Seq, tokenizer: Tokenizer,
         train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp,
                                  config.progress if rank == 0 else False, history, epoch)
-        metrics = _validation_scores(model, tokenizer, val_batches, val_sample, eval_loss, device,
-                            config)
+        metrics = _validation_scores(model, tokenizer, val_batches, val_sample, eval_loss,
+                                     device, config)
         _check_finite_state(model, metrics["loss"], epoch)
-        em = metrics["exact_match"]
-        history.epoch.append(epoch)
-        history.train_loss.append(train_loss)
-        history.val_loss.append(metrics["loss"])
-        history.val_token_accuracy.append(metrics["token_accuracy"])
-        history.val_exact_match.append(em)
+        history.record(epoch, train_loss, metrics)
         if checkpoint_path is not None:  # saved before the log line, which a pipe may refuse
             save_checkpoint(checkpoint_path, model, tokenizer, optimizer, scheduler, epoch,
                             history.to_dict(), training=asdict(config), extra=extra)
         if log is not None:
             log(f"epoch {epoch:2d}/{config.epochs}  train loss {train_loss:.3f}  "
                 f"val loss {metrics['loss']:.3f}  val token acc {metrics['token_accuracy']:.3f}  "
-                f"val exact {em:.3f}  lr {history.step_lr[-1]:.2e}")
+                f"val exact {metrics['exact_match']:.3f}  lr {history.step_lr[-1]:.2e}")
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
+
+
+def _for_training(model: nn.Module, device: torch.device, world: int, compile: bool
+                  ) -> nn.Module:
+    """The module the training steps call: ``model`` itself, wrapped in
+    ``DistributedDataParallel`` under ``torchrun`` and compiled with ``compile``."""
+    if world > 1:
+        model = DistributedDataParallel(
+            model, device_ids=None if device.index is None else [device.index])
+    return torch.compile(model) if compile else model
 
 
 def _validation_scores(model: Seq2Seq, tokenizer: Tokenizer, batches: Sequence[Batch],
