@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+
+from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
 
 from transformer_book import MultiHeadAttention, get_device, set_seed  # noqa: E402
 from transformer_book.torch_parity import copy_torch_weights  # noqa: E402
@@ -36,20 +37,9 @@ def step(module: nn.Module, x: torch.Tensor) -> None:
     out.sum().backward()
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def seconds_per_step(module: nn.Module, x: torch.Tensor, iters: int) -> float:
-    sync(x.device)
-    start = time.perf_counter()
-    for _ in range(iters):
-        step(module, x)
-    sync(x.device)
-    return (time.perf_counter() - start) / iters
+    seconds, _ = timed(lambda: [step(module, x) for _ in range(iters)], x.device)
+    return seconds / iters
 
 
 def measure(length: int, args: argparse.Namespace, device: torch.device) -> tuple[float, float]:

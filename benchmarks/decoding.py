@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+
+from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
 
 from transformer_book import Transformer, TransformerConfig, get_device, set_seed  # noqa: E402
 from transformer_book.decoding import greedy_decode  # noqa: E402
@@ -45,21 +46,12 @@ class NeverEnds(Transformer):
         return logits.index_fill(-1, eos, torch.finfo(logits.dtype).min), weights
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def run(model: Transformer, src: Tensor, length: int, use_cache: bool) -> tuple[float, Tensor]:
     """Seconds to decode ``src`` greedily to ``length`` tokens, and the tokens."""
-    sync(src.device)
-    start = time.perf_counter()
-    tokens, _ = greedy_decode(model, src, max_len=length, bos_id=BOS, eos_id=EOS,
-                              use_cache=use_cache)
-    sync(src.device)
-    return time.perf_counter() - start, tokens
+    seconds, (tokens, _) = timed(lambda: greedy_decode(model, src, max_new_tokens=length,
+                                                       bos_id=BOS, eos_id=EOS,
+                                                       use_cache=use_cache), src.device)
+    return seconds, tokens
 
 
 def measure(model: Transformer, src: Tensor, length: int, repeats: int

@@ -6,7 +6,7 @@
         --test-lines 50 --vocab-size 1000 --d-model 32 --heads 2 --layers 1 --d-ff 64
                                                              # a smoke run of seconds
 
-The data comes from ``transformer_book.datasets.multi30k_files`` (downloaded once, checked
+The data comes from ``transformer_book.text.datasets.multi30k_files`` (downloaded once, checked
 against its SHA-256, cached; ``$TRANSFORMER_BOOK_DATA`` chooses the cache folder). The script
 trains on ``train`` (29,000 pairs), validates on ``val`` (1,014) after every epoch, averages the
 weights of the last epochs, decodes every line of ``test_2016_flickr`` (1,000) with beam search
@@ -49,11 +49,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from transformer_book import Transformer, TransformerConfig, get_device, set_seed  # noqa: E402
+from transformer_book._train_corpus import fit_to_length  # noqa: E402
 from transformer_book.averaging import LastEpochs  # noqa: E402
 from transformer_book.batching import Collate, make_batches  # noqa: E402
-from transformer_book.bucketing import token_batches  # noqa: E402
-from transformer_book.corpus import read_aligned  # noqa: E402
-from transformer_book.datasets import multi30k_files  # noqa: E402
 from transformer_book.schedule import (  # noqa: E402
     LabelSmoothingLoss,
     make_optimizer,
@@ -64,8 +62,10 @@ from transformer_book.scoring import (  # noqa: E402
     decoding_description,
     score_test_set,
 )
-from transformer_book.subword import SubwordTokenizer  # noqa: E402
-from transformer_book.train import fitting  # noqa: E402
+from transformer_book.text.bucketing import token_batches  # noqa: E402
+from transformer_book.text.corpus import read_aligned  # noqa: E402
+from transformer_book.text.datasets import multi30k_files  # noqa: E402
+from transformer_book.text.subword import SubwordTokenizer  # noqa: E402
 from transformer_book.training import evaluate, train_epoch  # noqa: E402
 
 
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                                     num_layers=args.layers, d_ff=args.d_ff,
                                     dropout=args.dropout, max_len=256)
     model = Transformer(config).to(device)
-    train_pairs = fitting(train_pairs, tokenizer, config.max_len)
-    val_batches = make_batches(fitting(val_pairs, tokenizer, config.max_len), tokenizer, 128)
+    train_pairs = fit_to_length(train_pairs, tokenizer, config.max_len)
+    val_batches = make_batches(fit_to_length(val_pairs, tokenizer, config.max_len), tokenizer, 128)
     lengths = [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in train_pairs]
     n_params = sum(p.numel() for p in model.parameters())
     print(f"Multi30k {args.source}->{target}: {len(train_pairs)} training pairs, shared BPE "

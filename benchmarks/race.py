@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from training import make_batches, run_steps  # noqa: E402  (benchmarks/training.py)
 
 from transformer_book import Transformer, TransformerConfig, get_device, set_seed  # noqa: E402
-from transformer_book.data import date_tokenizer  # noqa: E402
-from transformer_book.rnn import RNNSearch, RNNSearchConfig  # noqa: E402
+from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig  # noqa: E402
 from transformer_book.schedule import LabelSmoothingLoss, make_optimizer  # noqa: E402
+from transformer_book.text.data import date_tokenizer  # noqa: E402
 
 MODELS = ("RNNsearch", "Transformer")
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
+
+from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
 
 from transformer_book import (  # noqa: E402
     Transformer,
@@ -37,8 +38,8 @@ from transformer_book import (  # noqa: E402
     set_seed,
 )
 from transformer_book.batching import Batch, Collate  # noqa: E402
-from transformer_book.data import date_pairs, date_tokenizer  # noqa: E402
 from transformer_book.schedule import LabelSmoothingLoss, make_optimizer  # noqa: E402
+from transformer_book.text.data import date_pairs, date_tokenizer  # noqa: E402
 
 # Peak dense bf16 tensor-core rates (FLOP/s), vendors' data sheets (SXM parts for H100/H200).
 PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12,
@@ -108,29 +109,22 @@ def step_flops(config: TransformerConfig, batch: Batch) -> float:
     return 3.0 * (encoder + decoder + generator)
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def run_steps(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
               batches: list[Batch], device: torch.device, amp: bool) -> float:
     """Seconds for one training step on every batch."""
     model.train()
-    sync(device)
-    start = time.perf_counter()
-    for b in batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
-        loss = loss_fn(logits, b.tgt_out)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-    sync(device)
-    return time.perf_counter() - start
+
+    def steps() -> None:
+        for b in batches:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
+            loss = loss_fn(logits, b.tgt_out)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    return timed(steps, device)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-from transformer_book.diagrams import architecture
+from transformer_book.figures.architecture import architecture
 
 ROOT = Path(__file__).resolve().parents[1]
 

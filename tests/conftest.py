@@ -79,7 +79,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def seeded_cache(tmp_path: Path, shared_data: Path) -> Path:
     """A cache folder holding Multi30k's .gz files, as a first download would leave it."""
-    from transformer_book.datasets import MULTI30K_SHA256
+    from transformer_book.text.datasets import MULTI30K_SHA256
 
     folder = tmp_path / "cache" / "multi30k"
     folder.mkdir(parents=True)

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from transformer_book.bucketing import padded_tokens, shard, token_batches
+from transformer_book.text.bucketing import padded_tokens, shard, token_batches
 
 
 def lengths(n=2000, seed=0):

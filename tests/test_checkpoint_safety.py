@@ -18,8 +18,9 @@ from transformer_book.checkpoints import (
     save_checkpoint,
     saved_epoch,
 )
-from transformer_book.data import date_pairs, date_tokenizer
-from transformer_book.training import NonFiniteLossError, TrainingConfig, fit
+from transformer_book.loops import NonFiniteLossError
+from transformer_book.text.data import date_pairs, date_tokenizer
+from transformer_book.training import TrainingConfig, fit
 
 
 @pytest.fixture
@@ -192,7 +193,8 @@ def test_a_config_of_many_modules_or_positions_is_refused_before_any_is_built(sa
                                                                              sizes, reason):
     path, _, _ = saved
     rewrite(path, lambda s: s["config"].update(sizes))
-    monkeypatch.setattr(checkpoints, "Transformer", None)  # building anything would fail
+    config_class = checkpoints.MODELS["Transformer"][1]
+    monkeypatch.setitem(checkpoints.MODELS, "Transformer", (None, config_class))  # no building
     with pytest.raises(CheckpointError, match=f"asks for {reason}, more than the"):
         load_checkpoint(path)
 

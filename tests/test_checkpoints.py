@@ -11,15 +11,15 @@ from transformer_book.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from transformer_book.data import date_tokenizer
-from transformer_book.training import History
+from transformer_book.loops import History
+from transformer_book.text.data import date_tokenizer
 
 
 def test_checkpoint_round_trip_with_weights_only(tmp_path, tiny_model):
     tok = date_tokenizer()
     model = tiny_model(len(tok))
     path = tmp_path / "m.pt"
-    save_checkpoint(path, model, tok, epoch=3, history=History(epoch=[1, 2, 3]),
+    save_checkpoint(path, model, tok, epoch=3, history=History(epoch=[1, 2, 3]).to_dict(),
                     extra={"task": "dates-iso"})
     raw = torch.load(path, weights_only=True)
     assert isinstance(raw["config"], dict) and raw["vocab"] == tok.vocab
@@ -85,3 +85,44 @@ def test_average_weights_is_the_mean_and_refuses_mismatched_keys(tiny_model):
     renamed = {("renamed." + k if k == "generator.weight" else k): v for k, v in a.items()}
     with pytest.raises(ValueError, match=r"states\[1\] has different keys"):
         average_weights([b, renamed, b])
+
+
+def test_fit_checkpoints_an_rnnsearch_that_loads_back(tmp_path):
+    """A checkpoint records its model's class: ``load_checkpoint`` rebuilds any model ``fit``
+    trains, not only a ``Transformer``."""
+    from transformer_book.decoding import translate
+    from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig
+    from transformer_book.text.data import date_pairs
+    from transformer_book.training import TrainingConfig, fit
+
+    tok = date_tokenizer()
+    torch.manual_seed(0)
+    model = RNNSearch(RNNSearchConfig(len(tok), len(tok), d_model=8, max_len=32))
+    path = tmp_path / "rnn.pt"
+    fit(model, tok, date_pairs(32), date_pairs(8, "validation"),
+        TrainingConfig(epochs=1, batch_size=16, progress=False, eval_size=4), device="cpu",
+        log=None, checkpoint_path=path)
+    assert torch.load(path, weights_only=True)["model_class"] == "RNNSearch"
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded.model, RNNSearch) and loaded.model.config == model.config
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value.cpu())
+    texts = ["24 Nov 2026", "1/2/99"]
+    assert translate(loaded.model, tok, texts, max_new_tokens=12) == translate(model, tok, texts,
+                                                                        max_new_tokens=12)
+
+
+def test_a_checkpoint_naming_an_unknown_model_class_is_refused(tmp_path, tiny_model):
+    tok = date_tokenizer()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, tiny_model(len(tok)), tok)
+    state = torch.load(path, weights_only=True)
+    state["model_class"] = "os.system"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="model_class='os.system' is not one of"):
+        load_checkpoint(path)
+
+
+def test_save_refuses_a_model_that_load_cannot_rebuild(tmp_path):
+    with pytest.raises(TypeError, match="model must be one of"):
+        save_checkpoint(tmp_path / "m.pt", torch.nn.Linear(2, 2), date_tokenizer())

@@ -7,11 +7,13 @@ import select
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+SIGNAL_AT = str(Path(__file__).with_name("signal_at.py"))  # a real signal at a known moment
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -132,7 +134,7 @@ CORPUS_RUN = ("--preset", "tiny", "--device", "cpu", "--max-tokens", "400", "--w
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from transformer_book.korean_grammar import korean_corpus
+    from transformer_book.text.korean_grammar import korean_corpus
 
     folder = tmp_path_factory.mktemp("corpus")
     pairs = [pair for part in korean_corpus(400, 30, 30, seed=0) for pair in part]
@@ -197,17 +199,14 @@ def test_corpus_misuse_gives_one_line(corpus, tmp_path):
 def test_sigterm_ends_a_training_with_one_line_and_exit_code_143(checkpoint, tmp_path):
     out = tmp_path / "model.pt"
     out.write_bytes(checkpoint.read_bytes())
-    proc = subprocess.Popen([sys.executable, "-m", "transformer_book.train", *TINY_RUN,
-                             "--train-size", "256", "--val-size", "32", "--test-size", "32",
-                             "--epochs", "2", "--resume", "--out", str(out)],
+    result = subprocess.run([sys.executable, SIGNAL_AT, "epoch 2", "TERM", "transformer_book.train",
+                             *TINY_RUN, "--train-size", "256", "--val-size", "32",
+                             "--test-size", "32", "--epochs", "2", "--resume", "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "TRANSFORMER_BOOK_PAUSE_AT": "epoch 2"})
-    assert proc.stderr.readline() == "paused at epoch 2\n"
-    proc.send_signal(signal.SIGTERM)
-    err = proc.stderr.read()
-    assert proc.wait(timeout=60) == 143
-    assert err == f"terminated during training (epoch 2); nothing was saved; {out} is as it " \
-                  f"was (epoch 1)\n"
+                            env=ENV, timeout=300)
+    assert result.returncode == 143
+    assert result.stderr == f"terminated during training (epoch 2); nothing was saved; {out} is " \
+                            f"as it was (epoch 1)\n"
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temporary or lock file
 
 
@@ -245,15 +244,10 @@ def test_sigterm_stops_evaluate_with_one_line_and_exit_code_143(checkpoint, tmp_
     src, ref = tmp_path / "test.src", tmp_path / "test.ref"
     src.write_text("24 Nov 2026\n", encoding="utf-8")
     ref.write_text("2026-11-24\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "transformer_book.evaluate", str(checkpoint),
-                             "--src", str(src), "--ref", str(ref)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env={**ENV, "TRANSFORMER_BOOK_PAUSE_AT": "evaluate"})
-    try:
-        assert proc.stderr.readline() == "paused at evaluate\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 143
-        assert proc.stderr.read() == "terminated before the scores were printed\n"
-        assert proc.stdout.read() == ""
-    finally:
-        proc.kill()
+    result = subprocess.run([sys.executable, SIGNAL_AT, "evaluate", "TERM",
+                             "transformer_book.evaluate", str(checkpoint), "--src", str(src),
+                             "--ref", str(ref)], capture_output=True, text=True, env=ENV,
+                            timeout=300)
+    assert result.returncode == 143
+    assert result.stderr == "terminated before the scores were printed\n"
+    assert result.stdout == ""

@@ -1,7 +1,7 @@
 """A tour of careless and hostile use of ``python -m transformer_book.train`` and ``.translate``,
 run as a user would (subprocesses): every misuse ends with its exit code and one line on stderr,
-never a traceback, and the checkpoint that was there before is left as it was. Ctrl-C is sent at
-known moments (the commands wait there when ``TRANSFORMER_BOOK_PAUSE_AT`` names the moment)."""
+never a traceback, and the checkpoint that was there before is left as it was. Ctrl-C arrives at
+known moments: ``signal_at.py`` runs the command so that it sends itself SIGINT there."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from transformer_book.checkpoints import save_checkpoint, saved_epoch
-from transformer_book.data import date_tokenizer
 from transformer_book.model import Transformer, TransformerConfig
+from transformer_book.text.data import date_tokenizer
 
 pytestmark = pytest.mark.slow
 
@@ -215,21 +215,11 @@ def test_translate_reports_a_full_disk_in_one_line(ckpt):
 # --- Ctrl-C at known moments -------------------------------------------------------------------
 
 def interrupt_at(phase: str, *args: str) -> subprocess.CompletedProcess:
-    """Run a command that waits at ``phase``, send it SIGINT there, and return what it did
-    after the interrupt (its stderr without the line that announced the pause)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**ENV, "TRANSFORMER_BOOK_PAUSE_AT": phase},
+    """Run a command that receives SIGINT (Ctrl-C) at ``phase`` and return what it did."""
+    return subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("signal_at.py")), phase, "INT", *args],
+        capture_output=True, env=ENV, timeout=300,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if ignored here
-    for line in proc.stderr:
-        if line.decode().strip() == f"paused at {phase}":
-            break
-    else:
-        proc.wait()
-        pytest.fail(f"the command never reached {phase!r} (exit code {proc.returncode})")
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def test_interrupt_during_data_generation_saves_nothing(tmp_path):

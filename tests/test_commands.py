@@ -8,7 +8,8 @@ import pytest
 from transformer_book import TransformerConfig
 from transformer_book import translate as translate_command
 from transformer_book._cli import fail, positive_int
-from transformer_book.train import TASKS, build_parser, task_pairs, task_tokenizer
+from transformer_book.text.data import TASKS, task_pairs, task_tokenizer
+from transformer_book.train import build_parser
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -63,8 +64,8 @@ def test_shared_helpers(capsys):
 def subword_checkpoint(tmp_path_factory):
     from transformer_book import Transformer, set_seed
     from transformer_book.checkpoints import save_checkpoint
-    from transformer_book.korean_grammar import korean_corpus
-    from transformer_book.subword import SubwordTokenizer
+    from transformer_book.text.korean_grammar import korean_corpus
+    from transformer_book.text.subword import SubwordTokenizer
 
     pairs = [pair for part in korean_corpus(200, 10, 10, seed=0) for pair in part]
     tok = SubwordTokenizer.train([s for pair in pairs for s in pair], vocab_size=300)
@@ -97,7 +98,7 @@ def test_translate_names_a_byte_that_is_not_utf8_in_an_argument(subword_checkpoi
 
 def test_tokenizers_refuse_what_they_cannot_read(subword_checkpoint):
     from transformer_book.checkpoints import load_checkpoint
-    from transformer_book.tokenizers import CharTokenizer
+    from transformer_book.text.tokenizers import CharTokenizer
 
     tok = CharTokenizer("abc")
     for ids in ([1000], [-1, 4], [-5], [4.0]):

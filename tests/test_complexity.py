@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from transformer_book import MultiHeadAttention, scaled_dot_product_attention
-from transformer_book.complexity import (
+from transformer_book.models.complexity import (
     LAYER_TYPES,
     attention_matrix_bytes,
     dependency_graph,

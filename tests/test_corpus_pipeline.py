@@ -1,9 +1,9 @@
 """The chapter 11 pieces fitted together: a corpus file, a subword vocabulary, token batches."""
 
-from transformer_book.bucketing import padded_tokens, token_batches
-from transformer_book.corpus import filter_pairs, read_aligned, read_tsv, split_pairs
-from transformer_book.korean_grammar import korean_corpus
-from transformer_book.subword import SubwordTokenizer
+from transformer_book.text.bucketing import padded_tokens, token_batches
+from transformer_book.text.corpus import filter_pairs, read_aligned, read_tsv, split_pairs
+from transformer_book.text.korean_grammar import korean_corpus
+from transformer_book.text.subword import SubwordTokenizer
 
 
 def test_generated_corpus_through_files_vocabulary_and_batches(tmp_path):

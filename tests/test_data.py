@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from transformer_book.batching import Batch, Collate, make_batches, pad_sequences
-from transformer_book.data import (
+from transformer_book.text.data import (
     DATE_FORMATS,
     DateDataset,
     copy_pairs,
@@ -19,7 +19,7 @@ from transformer_book.data import (
     to_iso,
     to_korean,
 )
-from transformer_book.tokenizers import CharTokenizer
+from transformer_book.text.tokenizers import CharTokenizer
 
 DAY = datetime.date(2026, 11, 24)
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from transformer_book import datasets
-from transformer_book.datasets import (
+from transformer_book.text import datasets
+from transformer_book.text.datasets import (
     multi30k,
     multi30k_files,
     tatoeba_eng_kor,
     tatoeba_eng_kor_path,
 )
-from transformer_book.download import CACHE_VARIABLE, DownloadError, cache_dir, fetch
+from transformer_book.text.download import CACHE_VARIABLE, DownloadError, cache_dir, fetch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +39,7 @@ def test_pyproject_ships_the_corpus_as_package_data():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     globs = config["tool"]["setuptools"]["package-data"]["transformer_book"]
     shipped = {p for g in globs for p in (ROOT / "transformer_book").glob(g)}
-    folder = ROOT / "transformer_book" / "corpora" / "tatoeba-eng-kor"
+    folder = ROOT / "transformer_book" / "text" / "corpora" / "tatoeba-eng-kor"
     assert {folder / "kor.txt", folder / "LICENSE.md"} <= shipped
 
 

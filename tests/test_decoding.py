@@ -7,7 +7,6 @@ import torch
 
 from transformer_book import Transformer, TransformerConfig, set_seed
 from transformer_book.batching import pad_sequences
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import (
     beam_search,
     greedy_decode,
@@ -15,6 +14,7 @@ from transformer_book.decoding import (
     sequence_scores,
     translate,
 )
+from transformer_book.text.data import date_pairs, date_tokenizer
 
 EOS, PAD = 2, 0
 
@@ -45,7 +45,7 @@ def test_length_penalty():
 def test_greedy_output_shape_and_padding_after_eos():
     model = random_model(0)
     src, mask = random_src(0)
-    tokens, logp = greedy_decode(model, src, mask, max_len=12)
+    tokens, logp = greedy_decode(model, src, mask, max_new_tokens=12)
     assert tokens.shape[0] == 16 and tokens.shape[1] <= 12 and logp.shape == (16,)
     for row in tokens.tolist():
         if EOS in row:
@@ -65,10 +65,10 @@ def test_greedy_stops_early_when_every_sequence_ends():
 
     model.decode = always_eos
     src, mask = random_src(0)
-    tokens, _ = greedy_decode(model, src, mask, max_len=20)
+    tokens, _ = greedy_decode(model, src, mask, max_new_tokens=20)
     assert tokens.shape == (16, 1) and (tokens == EOS).all()
     # The other beams finish one step later (their best continuation is <eos> too).
-    tokens, _ = beam_search(model, src, mask, max_len=20, beam_size=3)
+    tokens, _ = beam_search(model, src, mask, max_new_tokens=20, beam_size=3)
     assert tokens.shape == (16, 2) and (tokens[:, 0] == EOS).all() and (tokens[:, 1] == PAD).all()
 
 
@@ -76,8 +76,8 @@ def test_greedy_stops_early_when_every_sequence_ends():
 def test_beam_width_one_is_greedy(seed):
     model = random_model(seed)
     src, mask = random_src(seed)
-    greedy, _ = greedy_decode(model, src, mask, max_len=10)
-    beam, _ = beam_search(model, src, mask, max_len=10, beam_size=1, alpha=0.6)
+    greedy, _ = greedy_decode(model, src, mask, max_new_tokens=10)
+    beam, _ = beam_search(model, src, mask, max_new_tokens=10, beam_size=1, alpha=0.6)
     assert torch.equal(greedy, beam)
 
 
@@ -87,8 +87,8 @@ def test_beam_search_never_scores_below_greedy(alpha, beam_size):
     for seed in range(4):
         model = random_model(seed)
         src, mask = random_src(100 + seed, batch=24)
-        greedy, _ = greedy_decode(model, src, mask, max_len=10)
-        beam, beam_score = beam_search(model, src, mask, max_len=10, beam_size=beam_size,
+        greedy, _ = greedy_decode(model, src, mask, max_new_tokens=10)
+        beam, beam_score = beam_search(model, src, mask, max_new_tokens=10, beam_size=beam_size,
                                        alpha=alpha)
         greedy_score = sequence_scores(model, src, greedy, mask, alpha=alpha)
         again = sequence_scores(model, src, beam, mask, alpha=alpha)
@@ -119,8 +119,8 @@ def test_beam_search_finds_the_better_sequence_greedy_misses():
     model = Toy(TransformerConfig.tiny(vocab))
     src = torch.tensor([[4, 5]])
     # The toy reads the step from the length of the prefix: it needs the whole prefix each step.
-    greedy, _ = greedy_decode(model, src, max_len=4, use_cache=False)
-    beam, score = beam_search(model, src, max_len=4, beam_size=2, alpha=0.0, use_cache=False)
+    greedy, _ = greedy_decode(model, src, max_new_tokens=4, use_cache=False)
+    beam, score = beam_search(model, src, max_new_tokens=4, beam_size=2, alpha=0.0, use_cache=False)
     assert greedy[0, :2].tolist() == [a, EOS] or greedy[0, 0].item() == a
     assert beam[0].tolist()[:2] == [b, EOS]
     assert score.item() == pytest.approx(torch.tensor(0.4).log().item(), abs=1e-5)
@@ -129,10 +129,10 @@ def test_beam_search_finds_the_better_sequence_greedy_misses():
 def test_batched_decoding_equals_one_at_a_time():
     model = random_model(1)
     src, mask = random_src(1, batch=6)
-    batched, _ = beam_search(model, src, mask, max_len=8, beam_size=3)
+    batched, _ = beam_search(model, src, mask, max_new_tokens=8, beam_size=3)
     for i in range(6):
         n = int(mask[i].sum())
-        single, _ = beam_search(model, src[i: i + 1, :n], None, max_len=8, beam_size=3)
+        single, _ = beam_search(model, src[i: i + 1, :n], None, max_new_tokens=8, beam_size=3)
         width = single.size(1)
         assert batched[i, :width].tolist() == single[0].tolist()
 
@@ -142,14 +142,14 @@ def test_translate_and_bad_arguments():
     set_seed(0)
     model = Transformer(TransformerConfig.tiny(len(tok))).eval()
     texts = [s for s, _ in date_pairs(5)]
-    out = translate(model, tok, texts, max_len=12)
+    out = translate(model, tok, texts, max_new_tokens=12)
     assert len(out) == 5 and all(isinstance(o, str) and len(o) <= 12 for o in out)
     assert all(not tok.unknown_chars(o) for o in out)
     # Cutting the texts into batches of two changes nothing: each is decoded on its own.
-    beam = translate(model, tok, texts, beam_size=3, max_len=12)
-    assert translate(model, tok, texts, beam_size=3, max_len=12, batch_size=2) == beam
+    beam = translate(model, tok, texts, beam_size=3, max_new_tokens=12)
+    assert translate(model, tok, texts, beam_size=3, max_new_tokens=12, batch_size=2) == beam
     ids, mask = pad_sequences([tok.encode(t) for t in texts])
-    tokens, _ = beam_search(model, ids, mask, max_len=12, beam_size=3)
+    tokens, _ = beam_search(model, ids, mask, max_new_tokens=12, beam_size=3)
     assert beam == [tok.decode(row) for row in tokens.tolist()]
     with pytest.raises(TypeError, match="sequence of strings"):
         translate(model, tok, "24 Nov 2026")
@@ -159,9 +159,9 @@ def test_translate_and_bad_arguments():
     with pytest.raises(ValueError, match="beam_size="):
         beam_search(model, ids, mask, beam_size=0)
     limit = model.config.max_len
-    with pytest.raises(ValueError, match=f"max_len={limit + 1} is longer"):
-        greedy_decode(model, ids, mask, max_len=limit + 1)
+    with pytest.raises(ValueError, match=f"max_new_tokens={limit + 1} is more than"):
+        greedy_decode(model, ids, mask, max_new_tokens=limit + 1)
     # The decoder reads <bos> plus at most max_len - 1 tokens: the model's own limit fits.
-    assert greedy_decode(model, ids, mask, max_len=limit)[0].size(1) <= limit
+    assert greedy_decode(model, ids, mask, max_new_tokens=limit)[0].size(1) <= limit
     with pytest.raises(ValueError, match="alpha=nan"):
         beam_search(model, ids, mask, alpha=float("nan"))

@@ -23,20 +23,20 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from transformer_book._drawing import FILL, GREY_FILL  # noqa: E402
-from transformer_book.attention_diagrams import (  # noqa: E402
+from transformer_book.figures._drawing import FILL, GREY_FILL  # noqa: E402
+from transformer_book.figures.architecture import HIGHLIGHTS, PARTS, STRUCK_OUT, architecture  # noqa: E402
+from transformer_book.figures.attention_diagrams import (  # noqa: E402
     multi_head_diagram,
     scaled_dot_product_diagram,
 )
-from transformer_book.decoding_diagrams import (  # noqa: E402
+from transformer_book.figures.decoding_diagrams import (  # noqa: E402
     beam_tree,
     decoding_steps_diagram,
     label_smoothing_diagram,
     smoothed_distribution,
     teacher_forcing_diagram,
 )
-from transformer_book.diagrams import HIGHLIGHTS, PARTS, STRUCK_OUT, architecture  # noqa: E402
-from transformer_book.training import LabelSmoothingLoss  # noqa: E402
+from transformer_book.schedule import LabelSmoothingLoss  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HYPOTHESES = [list("2026"), list("2025"), list("21")]
@@ -111,10 +111,12 @@ def test_drawing_leaves_matplotlib_rcparams_unchanged():
     assert dict(matplotlib.rcParams) == before
 
 
+@pytest.mark.slow  # a fresh interpreter that imports torch (about 5 s)
 def test_importing_the_diagram_modules_leaves_rcparams_unchanged():
     code = ("import matplotlib; before = dict(matplotlib.rcParams)\n"
-            "import transformer_book.diagrams, transformer_book.attention_diagrams\n"
-            "import transformer_book.decoding_diagrams\n"
+            "import transformer_book.figures.architecture\n"
+            "import transformer_book.figures.attention_diagrams\n"
+            "import transformer_book.figures.decoding_diagrams\n"
             "changed = sorted(k for k, v in before.items() if matplotlib.rcParams[k] != v)\n"
             "assert not changed, changed\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

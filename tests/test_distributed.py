@@ -13,8 +13,8 @@ import torch
 import torch.distributed as dist
 
 from transformer_book import train as train_command
-from transformer_book.korean_grammar import korean_corpus
 from transformer_book.runtime import leave_distributed, rank_and_world
+from transformer_book.text.korean_grammar import korean_corpus
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 RUN = ("-m", "transformer_book.train", "--preset", "tiny", "--device", "cpu", "--vocab-size",
@@ -85,11 +85,13 @@ import json
 
 from transformer_book import Transformer, TransformerConfig, set_seed
 from transformer_book.batching import make_batches
-from transformer_book.data import date_pairs, date_tokenizer
+from transformer_book.text.data import date_pairs, date_tokenizer
 from transformer_book.decoding import translate
 from transformer_book.runtime import init_distributed, leave_distributed
 from transformer_book.schedule import LabelSmoothingLoss
-from transformer_book.training import TrainingConfig, _validate, evaluate, exact_match
+from transformer_book.text.metrics import exact_match
+from transformer_book.loops import evaluate
+from transformer_book.training import TrainingConfig, _validation_scores
 
 device, rank, world = init_distributed("cpu")
 tok = date_tokenizer()
@@ -97,14 +99,15 @@ set_seed(0)
 model = Transformer(TransformerConfig.tiny(len(tok)))
 pairs = date_pairs(45, "validation")
 # Targets the untrained model gets right for every third pair: an exact match of 15/45.
-own = translate(model, tok, [s for s, _ in pairs], max_len=20)
+own = translate(model, tok, [s for s, _ in pairs], max_new_tokens=20)
 pairs = [(s, own[i] if i % 3 == 0 else t) for i, (s, t) in enumerate(pairs)]
 batches, loss_fn = make_batches(pairs, tok, 8), LabelSmoothingLoss(0.0, tok.pad_id)
 config = TrainingConfig(max_decode_len=20)
 whole = {**evaluate(model, batches, loss_fn, device),
-         "exact_match": exact_match(translate(model, tok, [s for s, _ in pairs], max_len=20),
+         "exact_match": exact_match(translate(model, tok, [s for s, _ in pairs], max_new_tokens=20),
                                     [t for _, t in pairs])}
-share = _validate(model, tok, batches[rank::world], pairs[rank::world], loss_fn, device, config)
+share = _validation_scores(model, tok, batches[rank::world], pairs[rank::world], loss_fn, device,
+                           config)
 if rank == 0:
     print(json.dumps({"whole": whole, "shared": share, "batches": len(batches[rank::world])}))
 leave_distributed()

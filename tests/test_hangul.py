@@ -1,6 +1,6 @@
 import pytest
 
-from transformer_book.hangul import (
+from transformer_book.text.hangul import (
     TENSES,
     compose,
     conjugate,

@@ -11,10 +11,10 @@ import torch.nn.functional as F
 
 from transformer_book import Transformer, TransformerConfig
 from transformer_book.attention import MultiHeadAttention, scaled_dot_product_attention
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import beam_search, greedy_decode, translate
 from transformer_book.positional import PositionalEncoding
-from transformer_book.tokenizers import CharTokenizer
+from transformer_book.text.data import date_pairs, date_tokenizer
+from transformer_book.text.tokenizers import CharTokenizer
 from transformer_book.training import TrainingConfig, fit
 
 V = 12
@@ -123,7 +123,7 @@ def test_tokenizer_larger_than_the_vocabulary(tiny_model):
     with pytest.raises(ValueError, match="tokenizer has"):
         translate(model, tok, ["24 Nov 2026"])
     small = CharTokenizer("abc")
-    assert len(translate(tiny_model(len(small) + 3), small, ["abc"], max_len=4)) == 1
+    assert len(translate(tiny_model(len(small) + 3), small, ["abc"], max_new_tokens=4)) == 1
 
 
 @pytest.mark.parametrize("field, value, message", [

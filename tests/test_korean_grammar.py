@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from transformer_book.corpus import Splits
-from transformer_book.hangul import conjugate, particle
-from transformer_book.korean_grammar import (
+from transformer_book.text.corpus import Splits
+from transformer_book.text.hangul import conjugate, particle
+from transformer_book.text.korean_grammar import (
     ADVERBS,
     OBJECTS,
     SUBJECTS,

@@ -15,9 +15,9 @@ from transformer_book import (
     TransformerConfig,
     set_seed,
 )
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import beam_search, greedy_decode, translate
-from transformer_book.rnn import RNNSearch, RNNSearchConfig
+from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig
+from transformer_book.text.data import date_pairs, date_tokenizer
 
 EOS, PAD, VOCAB = 2, 0, 12
 CONFIGS = {  # the tiny model (post-LN, one layer) and a pre-LN one with three layers
@@ -114,10 +114,10 @@ def test_a_query_projection_sees_one_position_per_step():
         layer.self_attn.q_proj.register_forward_hook(
             lambda module, args, output: widths.append(args[0].size(1)))
     src, mask = random_src(0)
-    tokens, _ = greedy_decode(model, src, mask, max_len=8)
+    tokens, _ = greedy_decode(model, src, mask, max_new_tokens=8)
     assert widths and set(widths) == {1}
     widths.clear()
-    greedy_decode(model, src, mask, max_len=8, use_cache=False)
+    greedy_decode(model, src, mask, max_new_tokens=8, use_cache=False)
     assert max(widths) == tokens.size(1)
 
 
@@ -126,8 +126,8 @@ def test_a_query_projection_sees_one_position_per_step():
 def test_greedy_decoding_is_the_same_with_and_without_the_cache(overrides, seed):
     model = random_model(seed, **overrides)
     src, mask = random_src(seed)
-    tokens, logp = greedy_decode(model, src, mask, max_len=16)
-    ref_tokens, ref_logp = greedy_decode(model, src, mask, max_len=16, use_cache=False)
+    tokens, logp = greedy_decode(model, src, mask, max_new_tokens=16)
+    ref_tokens, ref_logp = greedy_decode(model, src, mask, max_new_tokens=16, use_cache=False)
     assert torch.equal(tokens, ref_tokens)
     torch.testing.assert_close(logp, ref_logp, atol=1e-5, rtol=0)
 
@@ -139,10 +139,10 @@ def test_beam_search_is_the_same_with_and_without_the_cache(overrides, beam_size
     for seed in range(2):
         model = random_model(seed, **overrides)
         src, mask = random_src(seed)
-        tokens, score = beam_search(model, src, mask, max_len=12, beam_size=beam_size,
+        tokens, score = beam_search(model, src, mask, max_new_tokens=12, beam_size=beam_size,
                                     alpha=alpha)
-        ref_tokens, ref_score = beam_search(model, src, mask, max_len=12, beam_size=beam_size,
-                                            alpha=alpha, use_cache=False)
+        ref_tokens, ref_score = beam_search(model, src, mask, max_new_tokens=12,
+                                            beam_size=beam_size, alpha=alpha, use_cache=False)
         assert torch.equal(tokens, ref_tokens)
         torch.testing.assert_close(score, ref_score, atol=1e-5, rtol=0)
 
@@ -162,8 +162,8 @@ def test_early_eos_stops_both_alike():
     model.decode = eos_after_three
     src, mask = random_src(0)
     for decoder, kw in ((greedy_decode, {}), (beam_search, dict(beam_size=3))):
-        tokens, _ = decoder(model, src, mask, max_len=16, **kw)
-        ref_tokens, _ = decoder(model, src, mask, max_len=16, use_cache=False, **kw)
+        tokens, _ = decoder(model, src, mask, max_new_tokens=16, **kw)
+        ref_tokens, _ = decoder(model, src, mask, max_new_tokens=16, use_cache=False, **kw)
         assert torch.equal(tokens, ref_tokens) and tokens.size(1) <= 5
         assert (tokens == EOS).any(dim=1).all()
 
@@ -176,8 +176,8 @@ def test_beam_search_needs_the_reordering():
         for seed in range(3):
             model = random_model(seed)
             src, mask = random_src(seed)
-            broken, _ = beam_search(model, src, mask, max_len=12, beam_size=4)
-            ref, _ = beam_search(model, src, mask, max_len=12, beam_size=4, use_cache=False)
+            broken, _ = beam_search(model, src, mask, max_new_tokens=12, beam_size=4)
+            ref, _ = beam_search(model, src, mask, max_new_tokens=12, beam_size=4, use_cache=False)
             differs += not torch.equal(broken, ref)
     finally:
         DecoderCache.reorder = reorder
@@ -231,8 +231,8 @@ def test_translate_and_rnnsearch_give_the_same_outputs_with_and_without_the_cach
     rnn = RNNSearch(RNNSearchConfig(len(tok), len(tok), d_model=16)).eval()
     for model in (transformer, rnn):  # RNNSearch recomputes its prefix either way
         for beam_size in (1, 3):
-            assert (translate(model, tok, texts, beam_size=beam_size, max_len=12)
-                    == translate(model, tok, texts, beam_size=beam_size, max_len=12,
+            assert (translate(model, tok, texts, beam_size=beam_size, max_new_tokens=12)
+                    == translate(model, tok, texts, beam_size=beam_size, max_new_tokens=12,
                                  use_cache=False))
 
 

@@ -13,8 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from transformer_book import EncoderLayer, KVCache, MultiHeadAttention, set_seed
-from transformer_book.language_model import LanguageModel, LanguageModelConfig, next_token_loss
 from transformer_book.layers import DecoderCache, SwiGLU
+from transformer_book.models.language_model import (
+    LanguageModel,
+    LanguageModelConfig,
+    next_token_loss,
+)
 from transformer_book.positional import RotaryEmbedding, sinusoidal_encoding
 from transformer_book.torch_parity import copy_torch_weights
 
@@ -175,7 +179,7 @@ def test_rotary_turns_each_position_by_chapter_5s_rotation():
         expected = x[:, :, t].double() @ offset_matrix(4 + t, 8).T
         torch.testing.assert_close(out[:, :, t].double(), expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out.norm(dim=-1), x.norm(dim=-1))  # lengths kept
-    table = sinusoidal_encoding(10, 8)  # turning PE[0] to position t gives PE[t]
+    table = sinusoidal_encoding(8, 10)  # turning PE[0] to position t gives PE[t]
     torch.testing.assert_close(rope(table[:1].expand(10, 8)), table, atol=1e-5, rtol=0)
     assert rope.state_dict() == {}  # nothing learned, nothing stored
 

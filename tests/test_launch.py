@@ -79,7 +79,7 @@ def test_the_package_declares_every_library_it_imports():
                 if "extra ==" not in d}
     distributions = importlib.metadata.packages_distributions()
     missing = {}
-    for path in sorted((ROOT / "transformer_book").glob("*.py")):
+    for path in sorted((ROOT / "transformer_book").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 modules = [a.name for a in node.names]

@@ -105,8 +105,8 @@ def test_decoder_layer_matches_torch(norm_first):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_stacks_match_torch(norm_first):
-    enc = Encoder(3, D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
-    dec = Decoder(3, D_MODEL, HEADS, D_FF, dropout=0.0, norm_first=norm_first)
+    enc = Encoder(D_MODEL, HEADS, 3, D_FF, dropout=0.0, norm_first=norm_first)
+    dec = Decoder(D_MODEL, HEADS, 3, D_FF, dropout=0.0, norm_first=norm_first)
     final = (lambda: nn.LayerNorm(D_MODEL)) if norm_first else (lambda: None)
     t_enc = nn.TransformerEncoder(
         nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, 0.0, batch_first=True,
@@ -133,10 +133,10 @@ def test_stacks_match_torch(norm_first):
 
 
 def test_stacks_end_with_a_norm_only_in_pre_ln():
-    assert isinstance(Encoder(2, D_MODEL, HEADS, D_FF).norm, nn.Identity)
-    assert isinstance(Decoder(2, D_MODEL, HEADS, D_FF).norm, nn.Identity)
-    assert isinstance(Encoder(2, D_MODEL, HEADS, D_FF, norm_first=True).norm, nn.LayerNorm)
-    assert isinstance(Decoder(2, D_MODEL, HEADS, D_FF, norm_first=True).norm, nn.LayerNorm)
+    assert isinstance(Encoder(D_MODEL, HEADS, 2, D_FF).norm, nn.Identity)
+    assert isinstance(Decoder(D_MODEL, HEADS, 2, D_FF).norm, nn.Identity)
+    assert isinstance(Encoder(D_MODEL, HEADS, 2, D_FF, norm_first=True).norm, nn.LayerNorm)
+    assert isinstance(Decoder(D_MODEL, HEADS, 2, D_FF, norm_first=True).norm, nn.LayerNorm)
 
 
 def test_post_ln_layer_outputs_are_normalised():
@@ -162,7 +162,7 @@ def test_decoder_layer_is_causal_and_ignores_padded_memory():
 
 
 def test_cross_attention_weights():
-    dec = Decoder(2, D_MODEL, HEADS, D_FF, dropout=0.0)
+    dec = Decoder(D_MODEL, HEADS, 2, D_FF, dropout=0.0)
     x, memory, src_pad = _inputs()
     out, weights = dec(x, memory, causal_mask(6), attention_mask(src_pad), need_weights=True)
     assert out.shape == x.shape and len(weights) == 2
@@ -225,7 +225,7 @@ def test_attention_and_feed_forward_dropouts_sit_where_named():
     assert layer.self_attn.dropout == layer.cross_attn.dropout == 0.2
     assert layer.feed_forward.dropout.p == 0.3
     assert {layer.dropout1.p, layer.dropout2.p, layer.dropout3.p} == {0.1}
-    stack = Encoder(2, D_MODEL, HEADS, D_FF, attn_dropout=0.2, ffn_dropout=0.3)
+    stack = Encoder(D_MODEL, HEADS, 2, D_FF, attn_dropout=0.2, ffn_dropout=0.3)
     assert all(lay.self_attn.dropout == 0.2 and lay.feed_forward.dropout.p == 0.3
                for lay in stack.layers)
     default = EncoderLayer(D_MODEL, HEADS, D_FF)
@@ -245,7 +245,7 @@ def test_bad_dropouts_raise(layer_class, name):
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_float64_and_gradients(norm_first):
-    enc = Encoder(2, D_MODEL, HEADS, D_FF, norm_first=norm_first).double()
+    enc = Encoder(D_MODEL, HEADS, 2, D_FF, norm_first=norm_first).double()
     x = torch.randn(2, 5, D_MODEL, dtype=torch.float64, requires_grad=True)
     out = enc(x)
     assert out.dtype == torch.float64
@@ -257,13 +257,13 @@ def test_layers_reject_bad_arguments():
     with pytest.raises(ValueError, match="d_model=10 is not divisible by num_heads=4"):
         EncoderLayer(10, 4, 32)
     with pytest.raises(TypeError, match="num_layers=2.0 must be an int"):
-        Encoder(2.0, D_MODEL, HEADS, D_FF)
+        Encoder(D_MODEL, HEADS, 2.0, D_FF)
     with pytest.raises(TypeError):  # dropout and the rest are keyword-only
         EncoderLayer(D_MODEL, HEADS, D_FF, 0.1)
     with pytest.raises(ValueError, match="num_layers=0"):
-        Encoder(0, D_MODEL, HEADS, D_FF)
+        Encoder(D_MODEL, HEADS, 0, D_FF)
     with pytest.raises(ValueError, match="num_layers=-2"):
-        Decoder(-2, D_MODEL, HEADS, D_FF)
+        Decoder(D_MODEL, HEADS, -2, D_FF)
 
 
 def test_copy_torch_weights_rejects_mismatches():
@@ -278,7 +278,7 @@ def test_copy_torch_weights_rejects_mismatches():
                                                              batch_first=True),
                                   2, norm=nn.LayerNorm(D_MODEL), enable_nested_tensor=False)
     with pytest.raises(ValueError, match="final norm"):
-        copy_torch_weights(Encoder(2, D_MODEL, HEADS, D_FF), t_enc)
+        copy_torch_weights(Encoder(D_MODEL, HEADS, 2, D_FF), t_enc)
 
 
 @pytest.mark.parametrize("kwargs, message", [

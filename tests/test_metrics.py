@@ -2,7 +2,7 @@ import importlib.util
 
 import pytest
 
-from transformer_book.metrics import TOKENIZERS, bleu, chrf, signatures
+from transformer_book.text.metrics import TOKENIZERS, bleu, chrf, signatures
 
 HYP = "고양이가 사과를 먹었어요."
 REF = "고양이는 사과를 먹었어요."

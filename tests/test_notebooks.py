@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -142,9 +140,9 @@ def test_one_chapter_template(path):
 def test_jupyterlab_cells_follow_config_and_figures():
     """Each chapter's front matter (maths macros, numbering) and caption cells are the ones
     scripts/jupyterlab_cells.py writes from _config.yml and the figure cells: one source."""
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "jupyterlab_cells.py"),
-                             "--check"], capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
+    import jupyterlab_cells  # scripts/, on the path by conftest.py
+
+    assert jupyterlab_cells.main(["--check"]) == 0
 
 
 def test_jupyterlab_cells_change_with_the_config():

@@ -1,4 +1,4 @@
-"""Unit tests of transformer_book.plotting (headless: the Agg backend)."""
+"""Unit tests of transformer_book.figures.plotting (headless: the Agg backend)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from transformer_book.plotting import attention_heatmap, plot_curves  # noqa: E402
+from transformer_book.figures.plotting import attention_heatmap, plot_curves  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

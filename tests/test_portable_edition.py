@@ -53,6 +53,7 @@ def text(source: str, doc: str = DOC) -> str:
 
 # --- the committed edition -----------------------------------------------------------------------
 
+@pytest.mark.slow  # writes the whole edition again (about 14 s)
 def test_the_committed_portable_edition_is_up_to_date():
     texts = pe.edition()
     assert sorted(texts) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))

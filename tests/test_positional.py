@@ -22,26 +22,26 @@ def reference(max_len: int, d_model: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("d_model", [1, 2, 7, 16])
 def test_matches_the_formula(d_model):
-    pe = sinusoidal_encoding(50, d_model)
+    pe = sinusoidal_encoding(d_model, 50)
     assert pe.shape == (50, d_model) and pe.dtype == torch.float32
     torch.testing.assert_close(pe.double(), reference(50, d_model), atol=1e-7, rtol=0)
 
 
 def test_exact_even_for_long_tables():
-    pe = sinusoidal_encoding(5000, 8)
+    pe = sinusoidal_encoding(8, 5000)
     torch.testing.assert_close(pe[4999].double(), reference(5000, 8)[4999], atol=1e-7, rtol=0)
 
 
 def test_odd_d_model_is_the_even_table_with_the_last_column_dropped():
     # Not bitwise: the frequencies depend on d_model (10000^(-2i/d_model)), so compare formulas.
-    pe = sinusoidal_encoding(10, 5)
+    pe = sinusoidal_encoding(5, 10)
     assert pe.shape == (10, 5)
     assert torch.all(pe[0, 0::2] == 0) and torch.all(pe[0, 1::2] == 1)
     torch.testing.assert_close(pe[:, 4], torch.sin(torch.arange(10) / 10000 ** (4 / 5)))
 
 
 def test_bounded_and_position_zero():
-    pe = sinusoidal_encoding(100, 32)
+    pe = sinusoidal_encoding(32, 100)
     assert pe.abs().max() <= 1
     assert torch.all(pe[0, 0::2] == 0) and torch.all(pe[0, 1::2] == 1)
     # each (sin, cos) pair lies on the unit circle
@@ -64,7 +64,7 @@ def rotation(k: int, d_model: int) -> torch.Tensor:
 @pytest.mark.parametrize("k", [1, 5, 37, 300])
 def test_relative_offset_is_a_fixed_rotation(k):
     d_model = 64
-    pe = sinusoidal_encoding(1000 + k, d_model).double()
+    pe = sinusoidal_encoding(d_model, 1000 + k).double()
     m = rotation(k, d_model)
     predicted = pe[:1000] @ m.T  # row pos: M_k PE(pos)
     torch.testing.assert_close(predicted, pe[k:], atol=1e-5, rtol=0)
@@ -72,7 +72,7 @@ def test_relative_offset_is_a_fixed_rotation(k):
 
 
 def test_dot_product_depends_only_on_the_offset():
-    pe = sinusoidal_encoding(300, 32).double()
+    pe = sinusoidal_encoding(32, 300).double()
     for k in (0, 3, 40):
         dots = (pe[: 300 - k] * pe[k:]).sum(-1)
         torch.testing.assert_close(dots, dots[:1].expand_as(dots), atol=1e-5, rtol=0)
@@ -81,7 +81,7 @@ def test_dot_product_depends_only_on_the_offset():
 def test_module_adds_the_table():
     module = PositionalEncoding(8, max_len=20).eval()
     x = torch.randn(3, 11, 8)
-    torch.testing.assert_close(module(x), x + sinusoidal_encoding(20, 8)[:11])
+    torch.testing.assert_close(module(x), x + sinusoidal_encoding(8, 20)[:11])
     assert module(torch.zeros(1, 20, 8)).shape == (1, 20, 8)  # exactly max_len is fine
 
 
@@ -116,9 +116,9 @@ def test_cuda():
 
 def test_bad_input_names_the_values():
     with pytest.raises(ValueError, match=r"max_len=0 must be an int >= 1"):
-        sinusoidal_encoding(0, 8)
+        sinusoidal_encoding(8, 0)
     with pytest.raises(TypeError, match=r"d_model=2\.5 must be an int"):
-        sinusoidal_encoding(4, 2.5)
+        sinusoidal_encoding(2.5, 4)
     with pytest.raises(ValueError, match=r"d_model=-1"):
         PositionalEncoding(-1)
     with pytest.raises(ValueError, match=r"dropout=1\.0"):

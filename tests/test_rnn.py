@@ -1,4 +1,4 @@
-"""Tests of transformer_book.rnn and of chapter 1's data set (data.recall_task)."""
+"""Tests of transformer_book.models.rnn and of chapter 1's data set (data.recall_task)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from transformer_book.classifier import AttentionClassifier
-from transformer_book.data import recall_task
-from transformer_book.rnn import (
+from transformer_book.models.classifier import AttentionClassifier
+from transformer_book.models.rnn import (
     RecurrentClassifier,
     RNNCell,
     StepRNN,
     input_gradient_norms,
 )
+from transformer_book.text.data import recall_task
 
 
 def _pair(input_size: int = 3, hidden_size: int = 5, dtype=torch.float64):

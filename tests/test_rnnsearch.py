@@ -1,5 +1,5 @@
-"""Tests of transformer_book.rnn.RNNSearch: the recurrent encoder-decoder with additive attention
-(and without it), run through the package's training loop and decoders."""
+"""Tests of transformer_book.models.rnnsearch.RNNSearch: the recurrent encoder-decoder with additive
+attention (and without it), run through the package's training loop and decoders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from transformer_book import set_seed
-from transformer_book.data import date_pairs, date_tokenizer
 from transformer_book.decoding import beam_search, greedy_decode
-from transformer_book.rnn import RNNSearch, RNNSearchConfig, _reverse_within
+from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig, _reverse_within
+from transformer_book.text.data import date_pairs, date_tokenizer
 from transformer_book.training import TrainingConfig, fit
 
 VOCAB = 11
@@ -143,12 +143,12 @@ def test_fit_learns_and_the_decoders_run(attention, one_thread):
     assert history.val_loss[-1] < 0.6 * history.step_loss[0]
     assert history.val_token_accuracy[-1] > 0.3
     src = torch.tensor([tok.encode("12/31/99"), tok.encode("01/01/00")])
-    greedy, _ = greedy_decode(model, src, max_len=12, bos_id=tok.bos_id, eos_id=tok.eos_id)
-    beam, _ = beam_search(model, src, max_len=12, beam_size=3, bos_id=tok.bos_id,
+    greedy, _ = greedy_decode(model, src, max_new_tokens=12, bos_id=tok.bos_id, eos_id=tok.eos_id)
+    beam, _ = beam_search(model, src, max_new_tokens=12, beam_size=3, bos_id=tok.bos_id,
                           eos_id=tok.eos_id)
     assert greedy.shape[0] == beam.shape[0] == 2 and greedy.shape[1] <= 12
-    with pytest.raises(ValueError, match="max_len=17 is longer than the model's max_len=16"):
-        greedy_decode(model, src, max_len=17)
+    with pytest.raises(ValueError, match="max_new_tokens=17 is more than the model.s max_len=16"):
+        greedy_decode(model, src, max_new_tokens=17)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from transformer_book import set_seed
-from transformer_book.language_model import LanguageModel, LanguageModelConfig
-from transformer_book.sampling import (
+from transformer_book.models.language_model import LanguageModel, LanguageModelConfig
+from transformer_book.models.sampling import (
     generate,
     penalize_repetition,
     sample_next,

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from transformer_book.bucketing import padded_tokens
+from transformer_book.batching import epoch_steps, pair_lengths
 from transformer_book.checkpoints import load_checkpoint, save_checkpoint
 from transformer_book.decoding import translate
-from transformer_book.korean_grammar import korean_corpus
-from transformer_book.subword import SubwordTokenizer
-from transformer_book.training import TrainingConfig, _lengths, _steps, fit
+from transformer_book.text.bucketing import padded_tokens
+from transformer_book.text.korean_grammar import korean_corpus
+from transformer_book.text.subword import SubwordTokenizer
+from transformer_book.training import TrainingConfig, fit
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,9 @@ def test_accumulated_passes_learn_as_one_batch(tiny_model, corpus):
 def test_token_batches_keep_to_the_budget(corpus):
     splits, tok = corpus
     config = TrainingConfig(max_tokens=300, accumulate=2)
-    lengths = _lengths(splits.train, tok, config)
-    steps = _steps(splits.train, tok, config, seed=1, rank=0, world=1, lengths=lengths)
+    lengths = pair_lengths(splits.train, tok)
+    steps = epoch_steps(splits.train, tok, config.batch_size, config.max_tokens,
+                        config.accumulate, seed=1, lengths=lengths)
     assert all(len(step) == 2 for step in steps)
     seen = []
     for step in steps:
@@ -72,11 +74,9 @@ def test_token_batches_keep_to_the_budget(corpus):
 
 def test_processes_share_each_batch(corpus):
     splits, tok = corpus
-    config = TrainingConfig(batch_size=8)
-    ranks = [_steps(splits.train, tok, config, seed=3, rank=r, world=2, lengths=None)
+    ranks = [epoch_steps(splits.train, tok, 8, None, 1, seed=3, rank=r, world=2)
              for r in range(2)]
-    alone = _steps(splits.train, tok, TrainingConfig(batch_size=8, accumulate=2), seed=3,
-                   rank=0, world=1, lengths=None)
+    alone = epoch_steps(splits.train, tok, 8, None, accumulate=2, seed=3)
     assert len(ranks[0]) == len(ranks[1]) == len(alone)
     for r in range(2):
         for mine, both in zip(ranks[r], alone, strict=True):

@@ -10,9 +10,9 @@ import torch
 from transformer_book import _train_eval, evaluate, train
 from transformer_book.averaging import LastEpochs
 from transformer_book.checkpoints import load_checkpoint
-from transformer_book.data import date_tokenizer
-from transformer_book.datasets import tatoeba_eng_kor
 from transformer_book.scoring import TestSet, read_test_set, score_test_set
+from transformer_book.text.data import date_tokenizer
+from transformer_book.text.datasets import tatoeba_eng_kor
 
 
 def write_lines(path, lines):
@@ -39,15 +39,15 @@ def test_score_test_set_translates_every_line_in_order(tiny_model):
     model = tiny_model(len(tokenizer), max_len=12)
     sources = ["24 Nov 2026", "", "1 Jan 2000", "3 Mar 1999 and far too long for max_len"]
     test = TestSet(sources, ["2026-11-24", "", "2000-01-01", "1999-03-03"], "four dates")
-    scores = score_test_set(model, tokenizer, test, beam_size=2, max_len=5, batch_size=2)
+    scores = score_test_set(model, tokenizer, test, beam_size=2, max_new_tokens=5, batch_size=2)
     assert len(scores.hypotheses) == 4 and scores.hypotheses[1] == ""
     assert all(len(h) <= 5 for h in scores.hypotheses)
     assert scores.truncated == 1 and 0 <= scores.bleu <= 100 and 0 <= scores.chrf <= 100
     assert "tok:13a" in scores.bleu_signature and scores.bleu_line.startswith("BLEU = ")
     # one by one, in order, greedily: the same translations as the batched, sorted decode
-    greedy = score_test_set(model, tokenizer, test, beam_size=1, max_len=5)
+    greedy = score_test_set(model, tokenizer, test, beam_size=1, max_new_tokens=5)
     alone = [score_test_set(model, tokenizer, TestSet([s], [r], "one"), beam_size=1,
-                            max_len=5).hypotheses[0]
+                            max_new_tokens=5).hypotheses[0]
              for s, r in zip(test.sources, test.references, strict=True)]
     assert greedy.hypotheses == alone
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from transformer_book.data import DATE_FORMATS, date_split, format_date, paraphrase_pairs
-from transformer_book.sentence import SentenceEncoder, info_nce_loss, mean_pool
+from transformer_book.models.sentence import SentenceEncoder, info_nce_loss, mean_pool
+from transformer_book.text.data import DATE_FORMATS, date_split, format_date, paraphrase_pairs
 
 
 def test_mean_pool_ignores_padding():

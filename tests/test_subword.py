@@ -6,7 +6,8 @@ import pickle
 import pytest
 import torch
 
-from transformer_book.subword import SPECIAL_PIECES, SubwordTokenizer
+from transformer_book.text.subword import SubwordTokenizer
+from transformer_book.text.tokenizers import SPECIAL_TOKENS
 
 PAIRS = [
     ("the cat ate three apples", "고양이는 사과를 세 개 먹었어요"),
@@ -25,7 +26,7 @@ def tok(request):
 
 def test_specials_and_vocabulary(tok):
     assert (tok.pad_id, tok.bos_id, tok.eos_id, tok.unk_id) == (0, 1, 2, 3)
-    assert tuple(tok.vocab[:4]) == SPECIAL_PIECES
+    assert tuple(tok.vocab[:4]) == SPECIAL_TOKENS
     assert len(tok) == len(tok.vocab) == 80
     assert len(set(tok.vocab)) == 80
     assert repr(tok) == "SubwordTokenizer(80 pieces)"
@@ -150,7 +151,7 @@ def test_bad_models_states_and_ids(tok):
 
 
 def test_sentences_too_long_for_sentencepiece_are_counted_in_the_error():
-    from transformer_book.subword import MAX_SENTENCE_BYTES
+    from transformer_book.text.subword import MAX_SENTENCE_BYTES
 
     with pytest.raises(ValueError, match=f"3 longer sentences left out: SentencePiece learns "
                                          f"from sentences of at most {MAX_SENTENCE_BYTES} bytes"):

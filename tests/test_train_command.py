@@ -11,7 +11,7 @@ import torch
 from transformer_book import train, training
 from transformer_book._cli import exclusive
 from transformer_book.checkpoints import saved_epoch
-from transformer_book.korean_grammar import korean_corpus
+from transformer_book.text.korean_grammar import korean_corpus
 
 TINY = ["--preset", "tiny", "--device", "cpu", "--train-size", "64", "--val-size", "8",
         "--test-size", "8", "--warmup", "10", "--batch-size", "16", "--no-progress"]

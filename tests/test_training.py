@@ -7,15 +7,11 @@ import torch
 
 from transformer_book.batching import make_batches
 from transformer_book.checkpoints import average_weights, load_checkpoint
-from transformer_book.data import copy_pairs, date_tokenizer
+from transformer_book.loops import NonFiniteLossError, evaluate
 from transformer_book.schedule import LabelSmoothingLoss, transformer_lr
-from transformer_book.training import (
-    NonFiniteLossError,
-    TrainingConfig,
-    evaluate,
-    exact_match,
-    fit,
-)
+from transformer_book.text.data import copy_pairs, date_tokenizer
+from transformer_book.text.metrics import exact_match
+from transformer_book.training import TrainingConfig, fit
 
 
 def test_exact_match():

@@ -1,18 +1,24 @@
 """The package of "The Transformer, Step by Step": every piece the chapters build, written once.
 
-Modules, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``, ``positional``,
-``layers``, ``model``, ``torch_parity`` (copying ``torch.nn``'s weights into ours),
-``tokenizers``, ``batching``, ``data`` (the chapters' generated data sets), ``schedule``
-(warmup schedule, label smoothing), ``training`` (the loops, metrics and ``fit``),
-``checkpoints``, ``decoding``, ``rnn`` (recurrent baselines and ``RNNSearch``), ``classifier``
-(chapter 1's attention classifier), ``plotting``, ``diagrams``, ``attention_diagrams`` and
-``decoding_diagrams`` (the book's drawings), ``complexity`` (chapter 9: counting FLOPs, paths,
-bytes), ``sentence`` (chapter 10: pooling, contrastive loss, sentence encoder), the pieces for real
-corpora (``corpus``, ``subword``, ``hangul``, ``korean_grammar``, ``bucketing``, ``metrics``), the
-real corpora (``download``, ``datasets``: Tatoeba English-Korean shipped, Multi30k downloaded),
-scoring as the field does (``scoring``, ``averaging``), the decoder alone (chapter 13:
-``language_model``, a GPT-style model, and ``sampling``, generating text), and the command lines
-``train``, ``translate`` and ``evaluate``. ``_checks`` holds the argument checks they share.
+The layout shows the architecture; each layer imports only from the layers below it.
+
+- The core, in reading order: ``runtime`` (seed, device), ``masks``, ``attention``,
+  ``positional``, ``layers``, ``model`` (``TransformerConfig``, ``Transformer``), with
+  ``torch_parity`` (``torch.nn``'s weights copied into ours) and ``protocols`` (the ``Tokenizer``
+  and ``Seq2Seq`` interfaces the loops take). ``_checks`` holds the argument checks the public
+  entry points share.
+- ``models/``: the other models the chapters build from the same parts or race against them
+  (``rnn``, ``rnnsearch``, ``classifier``, ``complexity``, ``sentence``, ``language_model``,
+  ``sampling``).
+- ``text/``: from text to ids and back and the data (``tokenizers``, ``subword``, ``corpus``,
+  ``bucketing``, ``metrics``, ``data``, ``hangul``, ``korean_grammar``, ``download``,
+  ``datasets``); it imports no model.
+- Training and decoding: ``batching``, ``schedule``, ``decoding``, ``checkpoints`` (written
+  through ``_files``), ``resuming``, ``training`` (``fit``), ``averaging``, ``scoring``.
+- The command lines on top: ``train``, ``translate`` and ``evaluate`` (``python -m
+  transformer_book.train``), sharing ``_cli``, with ``_train_eval`` and ``_train_corpus``.
+- ``figures/``: the book's drawings (``plotting``, ``architecture``, ``attention_diagrams``,
+  ``decoding_diagrams``); nothing else imports them.
 """
 
 from .attention import KVCache, MultiHeadAttention, scaled_dot_product_attention

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import torch
@@ -160,9 +160,10 @@ def check_attn_mask(mask: object, scores_shape: torch.Size) -> Tensor:
     return mask
 
 
-def check_vocab_fits(name: str, size: int, vocab_size: int) -> int:
-    """A tokenizer of ``size`` tokens must fit the model's ``vocab_size`` (else its last ids
-    would index past the embedding)."""
+def check_vocab_fits(name: str, size: int, config: object) -> int:
+    """A tokenizer of ``size`` tokens must fit both vocabularies of a model's ``config`` (else
+    its last ids would index past an embedding)."""
+    vocab_size = min(config.src_vocab_size, config.tgt_vocab_size)
     if size > vocab_size:
         raise ValueError(f"{name} has {size} tokens, more than the model's "
                          f"vocab_size={vocab_size}; build the model with the tokenizer's size")
@@ -197,3 +198,89 @@ def check_output_path(name: str, path: object) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{name}={str(path)!r}: the folder {str(folder)!r} is not writable")
     return path
+
+
+def check_qkv(q: object, k: object, v: object) -> None:
+    """``q``, ``k``, ``v``: float tensors of one dtype, ``(..., q_len, d_k)``,
+    ``(..., k_len, d_k)`` and ``(..., k_len, d_v)`` with batch dimensions that broadcast."""
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if check_float_tensor(name, x).dim() < 2:
+            raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
+    if q.size(-1) == 0:
+        raise ValueError(f"q must have d_k >= 1 features per position, got shape {tuple(q.shape)}")
+    if q.size(-1) != k.size(-1):
+        raise ValueError(f"q and k must have the same last dimension d_k, got q "
+                         f"{tuple(q.shape)} and k {tuple(k.shape)}")
+    if k.size(-2) != v.size(-2):
+        raise ValueError(f"k and v must have the same number of positions, got k "
+                         f"{tuple(k.shape)} and v {tuple(v.shape)}")
+    try:
+        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
+            f"v {tuple(v.shape)} do not broadcast"
+        ) from exc
+
+
+def check_attention_inputs(query: object, key: object, value: object, d_model: int,
+                           dtype: torch.dtype) -> None:
+    """``MultiHeadAttention``'s inputs: float tensors ``(batch, seq, d_model)`` of the module's
+    ``dtype`` (unless autocast chooses the dtypes), one batch size, key and value one length."""
+    for name, x in (("query", query), ("key", key), ("value", value)):
+        if check_float_tensor(name, x).dim() != 3 or x.size(-1) != d_model:
+            raise ValueError(
+                f"{name} must have shape (batch, seq, d_model={d_model}), got {tuple(x.shape)}"
+            )
+    if not (query.dtype == key.dtype == value.dtype == dtype) and not _autocast_on(query):
+        raise TypeError(
+            f"query, key and value ({query.dtype}, {key.dtype}, {value.dtype}) must have the "
+            f"module's dtype {dtype}; convert the inputs or the module (.to(dtype))"
+        )
+    if key.shape[:2] != value.shape[:2] or query.size(0) != key.size(0):
+        raise ValueError(
+            f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+            f"{tuple(value.shape)} must share the batch size, and key and value the length"
+        )
+
+
+def _autocast_on(x: Tensor) -> bool:
+    """Whether autocast is on for ``x``'s device (then it chooses the dtypes, not we)."""
+    try:
+        return torch.is_autocast_enabled(x.device.type)
+    except TypeError:  # PyTorch before 2.4 takes no device type
+        return torch.is_autocast_enabled()
+
+
+def check_memory(memory: object, width: int, batch: int, width_name: str = "d_model") -> Tensor:
+    """The encoder's output handed to a decoder: a float ``(batch, src_len, width)`` tensor
+    with the target's batch size."""
+    if check_float_tensor("memory", memory).dim() != 3 or memory.size(-1) != width:
+        raise ValueError(
+            f"memory must have shape (batch, src_len, {width_name}={width}), "
+            f"got {tuple(memory.shape)}"
+        )
+    if memory.size(0) != batch:
+        raise ValueError(
+            f"tgt has batch size {batch} but the memory (from src) has {memory.size(0)}"
+        )
+    return memory
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line (its whitespace runs made single spaces), at most ``limit``
+    characters: how an error's message is reported."""
+    return " ".join(text.split())[:limit]
+
+
+def first_non_finite(named: Iterable[tuple[str, Tensor]]) -> str | None:
+    """The name of the first floating-point tensor that holds a NaN or an infinity, else
+    ``None``; one device synchronisation for all of them."""
+    named = [(name, t) for name, t in named if t.is_floating_point()]
+    if not named:
+        return None
+    finite = torch.stack([torch.isfinite(t).all() for _, t in named]).cpu()
+    return next((name for (name, _), ok in zip(named, finite.tolist(), strict=True) if not ok),
+                None)

@@ -18,17 +18,12 @@ import math
 import os
 import signal
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from typing import NoReturn
 
+from ._checks import one_line
+
 EXIT_FAULT, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 2, 130, 143
-
-PAUSE_VARIABLE = "TRANSFORMER_BOOK_PAUSE_AT"
-"""Naming a phase (``data``, ``epoch 2``, ``decode``, ``translate``) in this environment variable
-makes the command stop there and wait for Ctrl-C, so that tests can interrupt it at a known
-moment."""
-
 
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line (``error: ...``, exit code 2), not the usage text
@@ -50,7 +45,7 @@ def _report(line: str, everywhere: bool = False) -> None:
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     """Print a one-line error (no traceback) and return the exit code (2: bad input)."""
-    _report(f"error: {' '.join(message.split())}", everywhere=code == EXIT_FAULT)
+    _report(f"error: {one_line(message, len(message))}", everywhere=code == EXIT_FAULT)
     return code
 
 
@@ -158,17 +153,6 @@ def positive_int(text: str) -> int:
 def finite_float(text: str) -> float:
     """An ``argparse`` type: ``text`` as a finite float (no ``nan``, no ``inf``)."""
     return _argument(text, float, "a number", math.isfinite, "a finite number")
-
-
-def pause_point(phase: str) -> None:
-    """If ``PAUSE_VARIABLE`` names ``phase``, say so on stderr and wait (a minute at most) for
-    Ctrl-C, which then arrives in the middle of ``phase``."""
-    if os.environ.get(PAUSE_VARIABLE) != phase:
-        return
-    print(f"paused at {phase}", file=sys.stderr, flush=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def emit(lines: Iterable[str], flush: bool = True) -> None:

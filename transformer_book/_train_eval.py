@@ -22,12 +22,11 @@ from ._checks import check_output_path
 from ._cli import finite_float, positive_int
 from .averaging import LastEpochs
 from .checkpoints import save_checkpoint
-from .corpus import Pair, read_aligned
-from .model import Transformer, TransformerConfig
+from .model import TransformerConfig
+from .protocols import Seq2Seq, Tokenizer
 from .scoring import ALPHA, BEAM, TestSet, decoding_description, read_test_set, score_test_set
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
-from .training import exact_match
+from .text.corpus import Pair, read_aligned
+from .text.metrics import exact_match
 
 OFFICIAL_SETS = ("valid_src", "valid_tgt", "test_src", "test_tgt")
 SIZES = {"d_model": "d_model", "heads": "num_heads", "layers": "num_layers", "d_ff": "d_ff"}
@@ -132,14 +131,14 @@ def check_averaging(args: argparse.Namespace) -> None:
                          f"exists; add --overwrite to replace it")
 
 
-def epoch_keeper(model: Transformer, args: argparse.Namespace) -> LastEpochs | None:
+def epoch_keeper(model: Seq2Seq, args: argparse.Namespace) -> LastEpochs | None:
     """``fit``'s ``on_epoch_end`` hook for ``--average-last``, or ``None`` without it. It keeps
     the epochs this process trains: a resumed run averages only its own epochs (the weights of
     earlier ones are not on disk)."""
     return LastEpochs(model, args.average_last) if args.average_last > 1 else None
 
 
-def final_report(model: Transformer, tokenizer: CharTokenizer | SubwordTokenizer,
+def final_report(model: Seq2Seq, tokenizer: Tokenizer,
                  test: TestSet, args: argparse.Namespace, keeper: LastEpochs | None,
                  extra: dict[str, object]) -> str:
     """Average the kept epochs (and save that model), decode the test set with the beam and

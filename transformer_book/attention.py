@@ -6,11 +6,19 @@ scores' shape ``(batch, heads, q_len, k_len)``. A query with nothing to attend t
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check_attn_mask, check_float_tensor, check_fraction, check_heads
+from ._checks import (
+    check_attention_inputs,
+    check_attn_mask,
+    check_fraction,
+    check_heads,
+    check_qkv,
+)
 from .positional import RotaryEmbedding
 
 __all__ = ["scaled_dot_product_attention", "MultiHeadAttention", "KVCache"]
@@ -38,30 +46,44 @@ def scaled_dot_product_attention(
     >>> out.shape, w.shape
     (torch.Size([2, 5, 8]), torch.Size([2, 5, 5]))
     """
-    _check_qkv(q, k, v)
+    check_qkv(q, k, v)
     check_fraction("dropout_p", dropout_p)
-    d_k = q.size(-1)
+    if mask is not None:
+        check_attn_mask(mask, torch.Size((*q.shape[:-1], k.size(-2))))
+    return _attention(q, k, v, mask, dropout_p)
+
+
+def _attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
+               dropout_p: float) -> tuple[Tensor, Tensor]:
+    """``scaled_dot_product_attention`` for callers that have checked their arguments."""
     dtype = q.dtype
     if dtype in (torch.float16, torch.bfloat16):
         # Half-precision scores can pass float16's largest value (65504) where the softmax of
         # them is perfectly finite; like PyTorch's fused kernel, compute them in float32.
         q, k, v = q.float(), k.float(), v.float()
-
-    # QK^T / sqrt(d_k), written as (q / d_k^(1/4)) (k / d_k^(1/4))^T: the same product, but the
-    # factors are scaled before they meet, so the raw dot products overflow later.
-    scale = d_k ** -0.25
-    scores = (q * scale) @ (k * scale).transpose(-2, -1)  # (..., q_len, k_len)
-    if mask is not None:
-        check_attn_mask(mask, scores.shape)
-        # The most negative finite value, not -inf: a fully masked row stays finite ...
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = scores.softmax(dim=-1)
-    if mask is not None:
-        # ... and is then zeroed, so it contributes nothing instead of NaN.
-        weights = weights.masked_fill(~mask, 0.0)
+    d_k = q.size(-1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)  # (..., q_len, k_len)
+    weights = masked_softmax(scores, mask)
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     return (weights @ v).to(dtype), weights.to(dtype)
+
+
+def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
+    """Softmax over the last dimension of ``scores`` where ``mask`` is ``True``, zero elsewhere;
+    a row with nothing to attend to gets all-zero weights, never NaN."""
+    if mask is None:
+        return scores.softmax(dim=-1)
+    mask, empty = open_empty_rows(mask)
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).masked_fill(empty, 0.0)
+
+
+def open_empty_rows(mask: Tensor) -> tuple[Tensor, Tensor]:
+    """The rule for a query with nothing to attend to, shared by both paths of attention: let it
+    attend everywhere (so that no softmax sees a row of ``-inf`` and gives NaN), and zero its
+    result afterwards. Returns ``(mask with such rows opened, the rows (..., q_len, 1))``."""
+    empty = ~mask.any(dim=-1, keepdim=True)
+    return mask | empty, empty
 
 
 class MultiHeadAttention(nn.Module):
@@ -119,25 +141,6 @@ class MultiHeadAttention(nn.Module):
         batch, _, seq, _ = x.shape
         return x.transpose(1, 2).reshape(batch, seq, self.d_model)
 
-    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
-        for name, x in (("query", query), ("key", key), ("value", value)):
-            if check_float_tensor(name, x).dim() != 3 or x.size(-1) != self.d_model:
-                raise ValueError(
-                    f"{name} must have shape (batch, seq, d_model={self.d_model}), "
-                    f"got {tuple(x.shape)}"
-                )
-        weight = self.q_proj.weight
-        if not (query.dtype == key.dtype == value.dtype == weight.dtype) and not _autocast(query):
-            raise TypeError(
-                f"query, key and value ({query.dtype}, {key.dtype}, {value.dtype}) must have the "
-                f"module's dtype {weight.dtype}; convert the inputs or the module (.to(dtype))"
-            )
-        if key.shape[:2] != value.shape[:2] or query.size(0) != key.size(0):
-            raise ValueError(
-                f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
-                f"{tuple(value.shape)} must share the batch size, and key and value the length"
-            )
-
     def forward(
         self,
         query: Tensor,
@@ -147,7 +150,18 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         cache: KVCache | None = None,
     ) -> tuple[Tensor, Tensor | None]:
-        self._check_inputs(query, key, value)
+        check_attention_inputs(query, key, value, self.d_model, self.q_proj.weight.dtype)
+        if mask is not None:
+            k_len = (len(cache) if cache is not None and cache.static and cache.k is not None
+                     else key.size(1) + (0 if cache is None else len(cache)))
+            check_attn_mask(mask, torch.Size((query.size(0), self.num_heads, query.size(1),
+                                              k_len)))
+        return self.attend(query, key, value, mask, need_weights, cache)
+
+    def attend(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
+               need_weights: bool = False, cache: KVCache | None = None
+               ) -> tuple[Tensor, Tensor | None]:
+        """``forward`` without its checks, for the layers, whose callers have checked."""
         q = self.split_heads(self.q_proj(query))
         if cache is not None and cache.static and cache.k is not None:
             k, v = cache.k, cache.v  # the memory's keys and values, projected at the first step
@@ -161,15 +175,11 @@ class MultiHeadAttention(nn.Module):
                 k, v = cache.update(k, v)
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
-            out, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
-        else:
+            out, weights = _attention(q, k, v, mask, dropout_p)
+        else:  # the fused kernel, with attention's rule for rows with nothing to attend to
             empty = None
             if mask is not None:
-                check_attn_mask(mask, torch.Size((*q.shape[:-1], k.size(-2))))
-                # Fused kernels differ on rows with nothing to attend to (zeros or NaN, and NaN
-                # gradients). Let such rows attend everywhere, then zero their output below.
-                empty = ~mask.any(dim=-1, keepdim=True)
-                mask = mask | empty
+                mask, empty = open_empty_rows(mask)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
             if empty is not None:
                 out = out.masked_fill(empty, 0.0)
@@ -214,36 +224,3 @@ class KVCache:
         when it re-ranks its hypotheses."""
         if self.k is not None:
             self.k, self.v = self.k.index_select(0, rows), self.v.index_select(0, rows)
-
-
-def _check_qkv(q: object, k: object, v: object) -> None:
-    """``q``, ``k``, ``v``: float tensors of one dtype, ``(..., q_len, d_k)``,
-    ``(..., k_len, d_k)`` and ``(..., k_len, d_v)`` with batch dimensions that broadcast."""
-    for name, x in (("q", q), ("k", k), ("v", v)):
-        if check_float_tensor(name, x).dim() < 2:
-            raise ValueError(f"{name} must have shape (..., seq, dim), got shape {tuple(x.shape)}")
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k and v must share one dtype, got {q.dtype}, {k.dtype} and {v.dtype}")
-    if q.size(-1) == 0:
-        raise ValueError(f"q must have d_k >= 1 features per position, got shape {tuple(q.shape)}")
-    if q.size(-1) != k.size(-1):
-        raise ValueError(f"q and k must have the same last dimension d_k, got q "
-                         f"{tuple(q.shape)} and k {tuple(k.shape)}")
-    if k.size(-2) != v.size(-2):
-        raise ValueError(f"k and v must have the same number of positions, got k "
-                         f"{tuple(k.shape)} and v {tuple(v.shape)}")
-    try:
-        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except RuntimeError as exc:
-        raise ValueError(
-            f"the batch dimensions of q {tuple(q.shape)}, k {tuple(k.shape)} and "
-            f"v {tuple(v.shape)} do not broadcast"
-        ) from exc
-
-
-def _autocast(x: Tensor) -> bool:
-    """Whether autocast is on for ``x``'s device (then it chooses the dtypes, not we)."""
-    try:
-        return torch.is_autocast_enabled(x.device.type)
-    except TypeError:  # PyTorch before 2.4 takes no device type
-        return torch.is_autocast_enabled()

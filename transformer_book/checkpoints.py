@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from ._checks import check_vocab_fits
+from ._checks import check_vocab_fits, first_non_finite, one_line
+from ._files import write_atomically
 from .model import Transformer, TransformerConfig
+from .models.rnnsearch import RNNSearch, RNNSearchConfig
+from .protocols import Seq2Seq, Seq2SeqConfig, Tokenizer
 from .runtime import get_device
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
-
-if TYPE_CHECKING:
-    from .training import History
+from .text.subword import SubwordTokenizer
+from .text.tokenizers import CharTokenizer
 
 __all__ = ["FORMAT", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint",
            "saved_epoch", "average_weights", "MAX_ELEMENTS", "MAX_LAYERS", "MAX_POSITIONS"]
@@ -41,8 +39,8 @@ class Checkpoint:
     """What ``load_checkpoint`` returns: a ready model (in eval mode) and its tokenizer, plus the
     training state to ``resume`` from."""
 
-    model: Transformer
-    tokenizer: CharTokenizer | SubwordTokenizer
+    model: Seq2Seq
+    tokenizer: Tokenizer
     epoch: int = 0
     history: dict = field(default_factory=dict)
     training: dict = field(default_factory=dict)
@@ -54,6 +52,13 @@ class Checkpoint:
 
 
 FORMAT = "transformer_book.checkpoint/1"
+
+MODELS: dict[str, tuple[type, type]] = {
+    "Transformer": (Transformer, TransformerConfig),
+    "RNNSearch": (RNNSearch, RNNSearchConfig),
+}
+"""The models a checkpoint can hold, by the class name it records, with their config classes:
+every model ``training.fit`` trains. A file that names another class is refused."""
 
 MAX_ELEMENTS = 400_000_000
 """The most numbers (weights and buffers) a loaded checkpoint's model may hold: 1.6 GB in
@@ -70,32 +75,39 @@ MAX_POSITIONS = 65_536
 512): its positional table is computed when the model is built."""
 
 
-def save_checkpoint(path: str | os.PathLike, model: Transformer,
-                    tokenizer: CharTokenizer | SubwordTokenizer,
+def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenizer,
                     optimizer: torch.optim.Optimizer | None = None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    epoch: int = 0, history: History | None = None, training: dict | None = None,
-                    extra: dict | None = None) -> None:
-    """Write the model's weights, its config (a dict) and the tokenizer (a character vocabulary
-    as a list; a subword tokenizer as ``to_dict()``, with its vocabulary), and optionally
-    the optimiser and schedule states, the epoch, the history and the random state.
+                    epoch: int = 0, history: Mapping[str, list] | None = None,
+                    training: dict | None = None, extra: dict | None = None) -> None:
+    """Write the model's class name and weights, its config (a dict) and the tokenizer (a
+    character vocabulary as a list; a subword tokenizer as ``to_dict()``, with its vocabulary),
+    and optionally the optimiser and schedule states, the epoch, the history (as
+    ``History.to_dict()`` gives it) and the random state.
+
+    The model must be one of ``MODELS`` (``TypeError`` otherwise), so that ``load_checkpoint``
+    can rebuild it.
 
     Weights that are NaN or infinite raise ``ValueError`` and nothing is written. The file is
     written to a temporary file of its own next to ``path``, flushed to the disk and then
     renamed over ``path``: a crash or Ctrl-C at any moment leaves either the old file or the new
     one, never half a file, and the temporary file is removed.
     """
+    if MODELS.get(type(model).__name__, (None,))[0] is not type(model):
+        raise TypeError(f"model must be one of {sorted(MODELS)} to be saved, got "
+                        f"{type(model).__name__}")
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    bad = _first_non_finite(weights)
+    bad = first_non_finite(weights.items())
     if bad is not None:
         raise ValueError(f"the model's weight {bad} holds NaN or infinite values; not saved")
     state = {
         "format": FORMAT,
+        "model_class": type(model).__name__,
         "config": model.config.to_dict(),
         "vocab": list(tokenizer.vocab),
         "model": weights,
         "epoch": epoch,
-        "history": {} if history is None else history.to_dict(),
+        "history": dict(history or {}),
         "training": dict(training or {}),
         "extra": dict(extra or {}),
         "optimizer": None if optimizer is None else optimizer.state_dict(),
@@ -105,73 +117,7 @@ def save_checkpoint(path: str | os.PathLike, model: Transformer,
     }
     if isinstance(tokenizer, SubwordTokenizer):  # its pieces alone cannot rebuild it
         state["tokenizer"] = tokenizer.to_dict()
-    path = _target(Path(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
-                               dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            writer = _Writer(f)
-            try:
-                torch.save(state, writer)
-            except RuntimeError:  # torch's zip writer hides the error of the write that failed
-                if writer.error is None:
-                    raise
-                raise writer.error from None
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-class _Writer:
-    """A file for ``torch.save`` that keeps the first exception a write raised (a full disk,
-    a file-size limit, Ctrl-C), which torch's zip writer turns into a ``RuntimeError``."""
-
-    def __init__(self, f):
-        self.f, self.error = f, None
-
-    def write(self, data) -> int:
-        try:
-            return self.f.write(data)
-        except BaseException as exc:
-            self.error = self.error or exc
-            raise
-
-    def flush(self) -> None:
-        self.f.flush()
-
-
-def _target(path: Path) -> Path:
-    """Where a save to ``path`` writes: through a symbolic link to the file it names (so that the
-    link stays a link), else ``path`` itself."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions the new file gets: those of the file it replaces, else the umask's."""
-    if path.is_file():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; other systems have no folder descriptors)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomically(path, lambda f: torch.save(state, f))
 
 
 def _read(path: Path, mmap: bool = False) -> dict:
@@ -249,8 +195,8 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str | None =
     path = Path(path)
     state = _read(path)
     try:
-        config, tokenizer = _validate(state)
-        model = Transformer(config)
+        model_class, config, tokenizer = _check_state(state)
+        model = model_class(config)
         model.load_state_dict(state["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{str(path)!r} is a damaged checkpoint ({_reason(exc)})") from exc
@@ -266,12 +212,14 @@ _FIELDS: dict[str, tuple[tuple[type, ...], object]] = {
     "extra": ((dict,), {}), "optimizer": ((dict, type(None)), None),
     "scheduler": ((dict, type(None)), None), "rng_state": ((Tensor, type(None)), None),
     "cuda_rng_states": ((list,), []), "tokenizer": ((dict, type(None)), None),
+    "model_class": ((str,), "Transformer"),  # files written before it was recorded
 }
 
 
-def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTokenizer]:
+def _check_state(state: dict) -> tuple[type, Seq2SeqConfig, Tokenizer]:
     """Check a loaded dict field by field (filling in missing optional fields) and return its
-    config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the first fault."""
+    model class, config and tokenizer; raise ``ValueError``/``TypeError``/``KeyError`` at the
+    first fault."""
     for name, (types, default) in _FIELDS.items():
         value = state.setdefault(name, default)
         if not isinstance(value, types) or isinstance(value, bool):
@@ -280,9 +228,13 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
         raise ValueError(f"epoch={state['epoch']} is negative")
     if not isinstance(state["config"], dict):
         raise TypeError(f"config is a {type(state['config']).__name__}, not a dict")
-    config = TransformerConfig(**state["config"])
-    for name, value, most in (("num_layers", config.num_layers, MAX_LAYERS),
-                              ("max_len", config.max_len, MAX_POSITIONS)):
+    if state["model_class"] not in MODELS:
+        raise ValueError(f"model_class={state['model_class'][:50]!r} is not one of "
+                         f"{sorted(MODELS)}")
+    model_class, config_class = MODELS[state["model_class"]]
+    config = config_class(**state["config"])
+    for name, most in (("num_layers", MAX_LAYERS), ("max_len", MAX_POSITIONS)):
+        value = getattr(config, name, 0)
         if value > most:
             raise ValueError(f"its config asks for {name}={value:,}, more than the {most:,} a "
                              f"checkpoint may hold")
@@ -290,12 +242,12 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
         tokenizer = CharTokenizer.from_vocab(state["vocab"])
     else:
         tokenizer = SubwordTokenizer.from_dict(state["tokenizer"])
-    check_vocab_fits("vocab", len(tokenizer), min(config.src_vocab_size, config.tgt_vocab_size))
+    check_vocab_fits("vocab", len(tokenizer), config)
     weights = state["model"]
     if not isinstance(weights, dict):
         raise TypeError(f"model is a {type(weights).__name__}, not a dict of tensors")
     with torch.device("meta"):  # shapes only: no memory is allocated
-        expected = Transformer(config)
+        expected = model_class(config)
     elements = sum(t.numel() for t in (*expected.parameters(), *expected.buffers()))
     if elements > MAX_ELEMENTS:
         raise ValueError(f"its config asks for a model of {elements:,} numbers, more than "
@@ -310,23 +262,16 @@ def _validate(state: dict) -> tuple[TransformerConfig, CharTokenizer | SubwordTo
         if tensor.shape != expected[key]:
             raise ValueError(f"{key} has shape {tuple(tensor.shape)}, but the config gives "
                              f"{tuple(expected[key])}")
-    bad = _first_non_finite(weights)
+    bad = first_non_finite(weights.items())
     if bad is not None:
         raise ValueError(f"{bad} holds NaN or infinite values")
-    return config, tokenizer
-
-
-def _first_non_finite(weights: dict[str, Tensor]) -> str | None:
-    """The first key whose floating-point tensor holds a NaN or an infinity, else ``None``."""
-    return next((k for k, t in weights.items()
-                 if t.is_floating_point() and not bool(torch.isfinite(t).all())), None)
+    return model_class, config, tokenizer
 
 
 def _reason(exc: Exception) -> str:
     """An exception's message on one line, at most 200 characters (or the exception's name)."""
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    text = " ".join(text.split())
-    return text[:200] or type(exc).__name__
+    return one_line(text) or type(exc).__name__
 
 
 def average_weights(states: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:

@@ -35,8 +35,7 @@ from ._checks import (
 from .batching import pad_sequences
 from .layers import DecoderCache
 from .model import Transformer
-from .rnn import RNNSearch
-from .tokenizers import CharTokenizer
+from .protocols import Seq2Seq, Tokenizer, check_model
 
 __all__ = ["length_penalty", "greedy_decode", "beam_search", "sequence_scores", "translate"]
 
@@ -47,30 +46,30 @@ def length_penalty(length: Tensor | int, alpha: float) -> Tensor | float:
 
 
 @torch.no_grad()
-def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
-                  max_len: int = 32, bos_id: int = 1, eos_id: int = 2, pad_id: int = 0,
-                  use_cache: bool = True) -> tuple[Tensor, Tensor]:
+def greedy_decode(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
+                  max_new_tokens: int = 32, bos_id: int = 1, eos_id: int = 2,
+                  pad_id: int = 0, use_cache: bool = True) -> tuple[Tensor, Tensor]:
     """Pick the most probable next token at every step.
 
     Args:
         src: ``(batch, src_len)`` source ids; ``src_padding_mask`` ``(batch, src_len)`` bool.
-        max_len: the most tokens to generate (``<eos>`` included).
+        max_new_tokens: the most tokens to generate (``<eos>`` included).
         use_cache: decode with a key/value cache (``Transformer`` only), else recompute the
             prefix at every step.
 
     Returns:
-        ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)`` with ``steps <= max_len``,
+        ``(tokens, log_probs)``: ``tokens`` is ``(batch, steps)``, ``steps <= max_new_tokens``,
         without ``<bos>``, each row ending at its ``<eos>`` and padded with ``pad_id`` after it;
         ``log_probs`` is ``(batch,)``, the sum of the chosen tokens' log-probabilities.
     """
-    _check(model, src, src_padding_mask, max_len, use_cache)
+    _check(model, src, src_padding_mask, max_new_tokens, use_cache)
     model.eval()
     batch, cache = src.size(0), _new_cache(model, use_cache)
     memory = model.encode(src, src_padding_mask)
     ys = torch.full((batch, 1), bos_id, dtype=torch.long, device=src.device)
     total = torch.zeros(batch, device=src.device)
     done = torch.zeros(batch, dtype=torch.bool, device=src.device)
-    for _ in range(max_len):
+    for _ in range(max_new_tokens):
         logp = _next_logp(model, ys, memory, src_padding_mask, cache)
         best_logp, best = logp.max(dim=-1)
         total = total + best_logp.masked_fill(done, 0.0)
@@ -83,15 +82,15 @@ def greedy_decode(model: Transformer, src: Tensor, src_padding_mask: Tensor | No
 
 
 @torch.no_grad()
-def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None = None,
-                max_len: int = 32, beam_size: int = 4, alpha: float = 0.6, bos_id: int = 1,
-                eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
+def beam_search(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None = None,
+                max_new_tokens: int = 32, beam_size: int = 4, alpha: float = 0.6,
+                bos_id: int = 1, eos_id: int = 2, pad_id: int = 0, use_cache: bool = True
                 ) -> tuple[Tensor, Tensor]:
     """Keep the ``beam_size`` best hypotheses per source, ranked by the GNMT score.
 
     All ``batch * beam_size`` hypotheses run through the decoder as one batch. A hypothesis that
     has produced ``<eos>`` is finished: it stays in the beam with its final score, and competes
-    with the live ones until the search ends (every beam finished, or ``max_len`` steps).
+    with the live ones until the search ends (every beam finished, or ``max_new_tokens`` steps).
     With ``beam_size=1`` this is greedy decoding. ``use_cache`` as in ``greedy_decode``; the
     cache's rows follow their hypotheses when the beam is re-ranked.
 
@@ -99,7 +98,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
         ``(tokens, scores)``: the best hypothesis per source, ``(batch, steps)`` as in
         ``greedy_decode``, and its score ``log P / lp`` ``(batch,)``.
     """
-    _check(model, src, src_padding_mask, max_len, use_cache)
+    _check(model, src, src_padding_mask, max_new_tokens, use_cache)
     check_integer("beam_size", beam_size)
     if not check_number("alpha", alpha) >= 0:  # also rejects NaN
         raise ValueError(f"alpha={alpha!r} must be >= 0")
@@ -114,7 +113,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
     logp_sum[:, 0] = 0.0
     length = torch.zeros(batch, k, device=device)
     done = torch.zeros(batch, k, dtype=torch.bool, device=device)
-    for step in range(1, max_len + 1):
+    for step in range(1, max_new_tokens + 1):
         logp = _next_logp(model, ys, memory, mask, cache)
         vocab = logp.size(-1)
         logp = logp.view(batch, k, vocab)
@@ -144,7 +143,7 @@ def beam_search(model: Transformer, src: Tensor, src_padding_mask: Tensor | None
 
 
 @torch.no_grad()
-def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
+def sequence_scores(model: Seq2Seq, src: Tensor, tokens: Tensor,
                     src_padding_mask: Tensor | None = None, alpha: float = 0.0, bos_id: int = 1,
                     eos_id: int = 2) -> Tensor:
     """The model's own score of given outputs: ``log P(tokens | src) / lp(|tokens|)``.
@@ -166,8 +165,9 @@ def sequence_scores(model: Transformer, src: Tensor, tokens: Tensor,
 
 
 @torch.no_grad()
-def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str],
-              beam_size: int = 1, alpha: float = 0.6, max_len: int = 32, batch_size: int = 512,
+def translate(model: Seq2Seq, tokenizer: Tokenizer, texts: Sequence[str],
+              beam_size: int = 1, alpha: float = 0.6, max_new_tokens: int = 32,
+              batch_size: int = 512,
               strict: bool = False, use_cache: bool = True) -> list[str]:
     """Decode ``texts`` (strings) into strings, greedily or with beam search (``beam_size > 1``).
 
@@ -178,8 +178,7 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of strings; wrap a single text in a list")
     check_model(model)
-    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
-    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), model.config)
     device = next(model.parameters()).device
     out: list[str] = []
     for i in range(0, len(texts), batch_size):
@@ -187,24 +186,19 @@ def translate(model: Transformer, tokenizer: CharTokenizer, texts: Sequence[str]
         ids, mask = pad_sequences([tokenizer.encode(t, strict=strict) for t in chunk],
                                   tokenizer.pad_id)
         ids, mask = ids.to(device), mask.to(device)
-        ids_kw = dict(max_len=max_len, bos_id=tokenizer.bos_id, eos_id=tokenizer.eos_id,
-                      pad_id=tokenizer.pad_id, use_cache=use_cache)
+        decode_kwargs = dict(max_new_tokens=max_new_tokens, bos_id=tokenizer.bos_id,
+                             eos_id=tokenizer.eos_id, pad_id=tokenizer.pad_id,
+                             use_cache=use_cache)
         if beam_size == 1:
-            tokens, _ = greedy_decode(model, ids, mask, **ids_kw)
+            tokens, _ = greedy_decode(model, ids, mask, **decode_kwargs)
         else:
-            tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha, **ids_kw)
+            tokens, _ = beam_search(model, ids, mask, beam_size=beam_size, alpha=alpha,
+                                    **decode_kwargs)
         out.extend(tokenizer.decode(row) for row in tokens.tolist())
     return out
 
 
-def check_model(model: object) -> None:
-    """The decoders and the training loop run on a ``Transformer`` or an ``RNNSearch``: both
-    have ``encode``, ``decode`` and a ``config`` with the vocabulary sizes and ``max_len``."""
-    if not isinstance(model, (Transformer, RNNSearch)):
-        raise TypeError(f"model must be a Transformer or an RNNSearch, got {type(model).__name__}")
-
-
-def _next_logp(model: Transformer, ys: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
+def _next_logp(model: Seq2Seq, ys: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
                cache: DecoderCache | None) -> Tensor:
     """The log-probabilities ``(rows, vocab)`` of the token after each prefix of ``ys``
     ``(rows, steps)``; with a cache only the newest token goes through the decoder."""
@@ -215,24 +209,27 @@ def _next_logp(model: Transformer, ys: Tensor, memory: Tensor, src_padding_mask:
     return logits[:, -1].float().log_softmax(dim=-1)
 
 
-def _new_cache(model: Transformer, use_cache: bool) -> DecoderCache | None:
+def _new_cache(model: Seq2Seq, use_cache: bool) -> DecoderCache | None:
     """An empty cache for ``model``, or ``None`` to recompute the prefix at every step."""
     if use_cache and isinstance(model, Transformer):
         return DecoderCache(model.config.num_layers)
     return None
 
 
-def _check(model: Transformer, src: Tensor, src_padding_mask: Tensor | None, max_len: int,
+def _check(model: Seq2Seq, src: Tensor, src_padding_mask: Tensor | None,
+           max_new_tokens: int,
            use_cache: bool) -> None:
     check_model(model)
     if not isinstance(use_cache, bool):
         raise TypeError(f"use_cache={use_cache!r} must be a bool")
     check_token_ids("src", src, model.config.src_vocab_size, nonempty=True)
     check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
-    check_integer("max_len", max_len)
-    if max_len > model.config.max_len:
-        # The decoder reads <bos> and at most max_len - 1 generated tokens.
+    check_integer("max_new_tokens", max_new_tokens)
+    if max_new_tokens > model.config.max_len:
+        # The decoder reads <bos> and at most max_new_tokens - 1 generated tokens: the
+        # positional table must hold max_new_tokens positions.
         raise ValueError(
-            f"max_len={max_len} is longer than the model's max_len={model.config.max_len}"
+            f"max_new_tokens={max_new_tokens} is more than the model's "
+            f"max_len={model.config.max_len}"
         )
 

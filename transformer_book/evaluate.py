@@ -28,14 +28,13 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
 )
 from .checkpoints import CheckpointError, load_checkpoint
-from .metrics import OPTIONAL_TOKENIZERS, TOKENIZERS, signatures
 from .scoring import ALPHA, BEAM, decoding_description, read_test_set, score_test_set
+from .text.metrics import OPTIONAL_TOKENIZERS, TOKENIZERS, signatures
 
 MAX_BEAM = 64
 
@@ -79,9 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail(str(exc))
         except OSError as exc:
             return fail(f"cannot read {exc.filename or args.src}: {exc.strerror or exc}")
-        pause_point("evaluate")
         scores = score_test_set(checkpoint.model, checkpoint.tokenizer, test,
-                                beam_size=args.beam, alpha=args.alpha, max_len=args.max_len,
+                                beam_size=args.beam, alpha=args.alpha, max_new_tokens=args.max_len,
                                 tokenize=args.tokenize)
         cut = (f"; {scores.truncated} sources longer than the model's max_len were cut"
                if scores.truncated else "")

@@ -23,6 +23,7 @@ an ``Encoder`` a ``DecoderCache``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,7 +33,7 @@ from .attention import KVCache, MultiHeadAttention
 from .positional import RotaryEmbedding
 
 __all__ = ["FeedForward", "SwiGLU", "EncoderLayer", "DecoderLayer", "Encoder", "Decoder",
-           "DecoderCache"]
+           "DecoderCache", "LayerCache"]
 
 
 class FeedForward(nn.Module):
@@ -108,15 +109,15 @@ class EncoderLayer(nn.Module):
         positions, whose keys and values are appended to the cached ones; ``mask`` is then
         ``(..., seq, cached + seq)``, or ``None`` for one new position."""
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), mask, cache)
-            return x + self._ff(self.norm2(x))
-        x = self.norm1(x + self._sa(x, mask, cache))
-        return self.norm2(x + self._ff(x))
+            x = x + self._sa_block(self.norm1(x), mask, cache)
+            return x + self._ff_block(self.norm2(x))
+        x = self.norm1(x + self._sa_block(x, mask, cache))
+        return self.norm2(x + self._ff_block(x))
 
-    def _sa(self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache)[0])
+    def _sa_block(self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None) -> Tensor:
+        return self.dropout1(self.self_attn.attend(x, x, x, mask, cache=cache)[0])
 
-    def _ff(self, x: Tensor) -> Tensor:
+    def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout2(self.feed_forward(x))
 
 
@@ -145,8 +146,7 @@ class DecoderLayer(nn.Module):
 
     def forward(self, x: Tensor, memory: Tensor, self_attn_mask: Tensor | None = None,
                 cross_attn_mask: Tensor | None = None, need_weights: bool = False,
-                self_attn_cache: KVCache | None = None, cross_attn_cache: KVCache | None = None
-                ) -> tuple[Tensor, Tensor | None]:
+                cache: LayerCache | None = None) -> tuple[Tensor, Tensor | None]:
         """``x``: ``(batch, tgt_len, d_model)``, ``memory``: ``(batch, src_len, d_model)``.
 
         ``self_attn_mask`` (usually causal) broadcasts to ``(batch, heads, tgt_len, tgt_len)``,
@@ -155,31 +155,32 @@ class DecoderLayer(nn.Module):
         ``(batch, heads, tgt_len, src_len)`` with ``need_weights=True``, else ``None`` (as
         ``MultiHeadAttention`` returns them).
 
-        The caches (one ``DecoderCache`` entry, for incremental decoding) are passed to the two
-        attentions: then ``x`` holds only the new positions and the self-attention's keys span the
-        cached ones too, ``self_attn_mask`` ``(..., tgt_len, cached + tgt_len)``.
+        ``cache`` (this layer's entry of a ``DecoderCache``, for incremental decoding) holds the
+        two attentions' ``KVCache``: then ``x`` holds only the new positions and the
+        self-attention's keys span the cached ones too, ``self_attn_mask``
+        ``(..., tgt_len, cached + tgt_len)``.
         """
+        self_attn_cache, cross_attn_cache = (None, None) if cache is None else cache
         if self.norm_first:
-            x = x + self._sa(self.norm1(x), self_attn_mask, self_attn_cache)
-            out, weights = self._ca(self.norm2(x), memory, cross_attn_mask, need_weights,
+            x = x + self._sa_block(self.norm1(x), self_attn_mask, self_attn_cache)
+            out, weights = self._mha_block(self.norm2(x), memory, cross_attn_mask, need_weights,
                                     cross_attn_cache)
             x = x + out
-            return x + self._ff(self.norm3(x)), weights
-        x = self.norm1(x + self._sa(x, self_attn_mask, self_attn_cache))
-        out, weights = self._ca(x, memory, cross_attn_mask, need_weights, cross_attn_cache)
+            return x + self._ff_block(self.norm3(x)), weights
+        x = self.norm1(x + self._sa_block(x, self_attn_mask, self_attn_cache))
+        out, weights = self._mha_block(x, memory, cross_attn_mask, need_weights, cross_attn_cache)
         x = self.norm2(x + out)
-        return self.norm3(x + self._ff(x)), weights
+        return self.norm3(x + self._ff_block(x)), weights
 
-    def _sa(self, x: Tensor, mask: Tensor | None, cache: KVCache | None) -> Tensor:
-        return self.dropout1(self.self_attn(x, x, x, mask=mask, cache=cache)[0])
+    def _sa_block(self, x: Tensor, mask: Tensor | None, cache: KVCache | None) -> Tensor:
+        return self.dropout1(self.self_attn.attend(x, x, x, mask, cache=cache)[0])
 
-    def _ca(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool,
+    def _mha_block(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool,
             cache: KVCache | None) -> tuple[Tensor, Tensor | None]:
-        out, weights = self.cross_attn(x, memory, memory, mask=mask, need_weights=need_weights,
-                                       cache=cache)
+        out, weights = self.cross_attn.attend(x, memory, memory, mask, need_weights, cache)
         return self.dropout2(out), weights
 
-    def _ff(self, x: Tensor) -> Tensor:
+    def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout3(self.feed_forward(x))
 
 
@@ -189,7 +190,7 @@ class _Stack(nn.Module):
 
     layer_class: type[nn.Module]
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, *,
+    def __init__(self, d_model: int, num_heads: int, num_layers: int, d_ff: int, *,
                  dropout: float = 0.1, norm_first: bool = False, layer_norm_eps: float = 1e-5,
                  attn_dropout: float = 0.0, ffn_dropout: float = 0.0,
                  activation: Callable[[Tensor], Tensor] = F.relu,
@@ -239,10 +240,17 @@ class Decoder(_Stack):
             check_cache(cache, len(self.layers), x.size(0))
         cross_weights = []
         for i, layer in enumerate(self.layers):
-            caches = (None, None) if cache is None else (cache.self_attn[i], cache.cross_attn[i])
-            x, w = layer(x, memory, self_attn_mask, cross_attn_mask, need_weights, *caches)
+            layer_cache = None if cache is None else cache.layer(i)
+            x, w = layer(x, memory, self_attn_mask, cross_attn_mask, need_weights, layer_cache)
             cross_weights.append(w)
         return self.norm(x), (cross_weights if need_weights else None)
+
+
+class LayerCache(NamedTuple):
+    """One decoder layer's share of a ``DecoderCache``."""
+
+    self_attn: KVCache
+    cross_attn: KVCache
 
 
 class DecoderCache:
@@ -263,6 +271,10 @@ class DecoderCache:
         check_integer("num_layers", num_layers)
         self.self_attn = [KVCache() for _ in range(num_layers)]
         self.cross_attn = [KVCache(static=True) for _ in range(num_layers)]
+
+    def layer(self, i: int) -> LayerCache:
+        """Layer ``i``'s entry: its self-attention's and cross-attention's ``KVCache``."""
+        return LayerCache(self.self_attn[i], self.cross_attn[i])
 
     def __len__(self) -> int:
         """The number of target positions decoded so far."""

@@ -63,15 +63,23 @@ def attention_mask(
             [1, 1, 0]], dtype=torch.int32)
     """
     check_padding_mask("padding_mask", padding_mask)
-    if device is None and padding_mask is not None:
-        device = padding_mask.device
-    mask = None if padding_mask is None else padding_mask.to(device)[:, None, None, :]
     if causal_size is not None:
+        check_integer("causal_size", causal_size)
         if padding_mask is not None and causal_size != padding_mask.size(1):
             raise ValueError(
                 f"causal_size={causal_size!r} must equal the padding mask's length "
                 f"{padding_mask.size(1)} (padding_mask shape {tuple(padding_mask.shape)})"
             )
-        causal = causal_mask(causal_size, device=device)
+    return combine_masks(padding_mask, causal_size, device)
+
+
+def combine_masks(padding_mask: Tensor | None = None, causal_size: int | None = None,
+                  device: torch.device | str | None = None) -> Tensor | None:
+    """``attention_mask`` for callers that have checked their arguments (the model)."""
+    if device is None and padding_mask is not None:
+        device = padding_mask.device
+    mask = None if padding_mask is None else padding_mask.to(device)[:, None, None, :]
+    if causal_size is not None:
+        causal = torch.ones(causal_size, causal_size, dtype=torch.bool, device=device).tril()
         mask = causal if mask is None else mask & causal
     return mask

@@ -10,16 +10,16 @@ import torch  # noqa: F401  (the doctest uses it)
 from torch import Tensor, nn
 
 from ._checks import (
-    check_float_tensor,
     check_fraction,
     check_heads,
     check_integer,
+    check_memory,
     check_padding_mask,
     check_tensor,
     check_token_ids,
 )
 from .layers import Decoder, DecoderCache, Encoder, check_cache
-from .masks import attention_mask, causal_mask
+from .masks import causal_mask, combine_masks
 from .positional import PositionalEncoding
 
 __all__ = ["TransformerConfig", "Transformer"]
@@ -157,9 +157,9 @@ class Transformer(nn.Module):
 
     def encode(self, src: Tensor, src_padding_mask: Tensor | None = None) -> Tensor:
         """``(batch, src_len)`` ids -> the memory ``(batch, src_len, d_model)``."""
-        x = self._embed(src, self.src_embed, "src")
+        self._check_tokens("src", src, self.src_embed)
         check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
-        return self.encoder(x, attention_mask(src_padding_mask))
+        return self._encode(src, src_padding_mask)
 
     def decode(self, tgt: Tensor, memory: Tensor, src_padding_mask: Tensor | None = None,
                tgt_padding_mask: Tensor | None = None, need_weights: bool = False,
@@ -190,35 +190,55 @@ class Transformer(nn.Module):
             if tgt_padding_mask is not None:
                 raise ValueError("tgt_padding_mask cannot be combined with a cache: pass the new "
                                  "tokens of every row, padding included, without a mask")
-        y = self._embed(tgt, self.tgt_embed, "tgt", start)
+        self._check_tokens("tgt", tgt, self.tgt_embed, start)
         check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
-        self._check_memory(memory, tgt, src_padding_mask)
-        if cache is None:
-            self_attn_mask = attention_mask(tgt_padding_mask, causal_size=tgt.size(1),
-                                            device=tgt.device)
-        elif tgt.size(1) == 1:  # one new position sees every key: nothing to hide
-            self_attn_mask = None
-        else:  # the new queries see every cached key and the new keys causally
-            self_attn_mask = causal_mask(tgt.size(1), tgt.device, start)
-        out, weights = self.decoder(y, memory, self_attn_mask, attention_mask(src_padding_mask),
-                                    need_weights, cache)
-        return self.generator(out), weights
+        check_memory(memory, self.config.d_model, tgt.size(0))
+        check_padding_mask("src_padding_mask", src_padding_mask, memory.shape[:2])
+        return self._decode(tgt, memory, src_padding_mask, tgt_padding_mask, need_weights, cache)
 
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
         """Teacher-forced logits ``(batch, tgt_len, tgt_vocab)``."""
-        if (isinstance(src, Tensor) and isinstance(tgt, Tensor) and src.dim() == tgt.dim() == 2
-                and src.size(0) != tgt.size(0)):
+        self._check_tokens("src", src, self.src_embed)
+        self._check_tokens("tgt", tgt, self.tgt_embed)
+        if src.size(0) != tgt.size(0):
             raise ValueError(
                 f"src and tgt must share the batch size, got {src.size(0)} and {tgt.size(0)}"
             )
-        memory = self.encode(src, src_padding_mask)
-        return self.decode(tgt, memory, src_padding_mask, tgt_padding_mask)[0]
+        check_padding_mask("src_padding_mask", src_padding_mask, src.shape)
+        check_padding_mask("tgt_padding_mask", tgt_padding_mask, tgt.shape)
+        memory = self._encode(src, src_padding_mask)
+        return self._decode(tgt, memory, src_padding_mask, tgt_padding_mask)[0]
 
-    def _embed(self, tokens: Tensor, embedding: nn.Embedding, name: str,
-               start: int = 0) -> Tensor:
+    # What follows trusts its caller: the three methods above check the arguments.
+
+    def _encode(self, src: Tensor, src_padding_mask: Tensor | None) -> Tensor:
+        x = self._embed(src, self.src_embed)
+        return self.encoder(x, combine_masks(src_padding_mask))
+
+    def _decode(self, tgt: Tensor, memory: Tensor, src_padding_mask: Tensor | None,
+                tgt_padding_mask: Tensor | None, need_weights: bool = False,
+                cache: DecoderCache | None = None) -> tuple[Tensor, list[Tensor] | None]:
+        start = 0 if cache is None else len(cache)
+        y = self._embed(tgt, self.tgt_embed, start)
+        if cache is None:
+            self_attn_mask = combine_masks(tgt_padding_mask, causal_size=tgt.size(1),
+                                           device=tgt.device)
+        elif tgt.size(1) == 1:  # one new position sees every key: nothing to hide
+            self_attn_mask = None
+        else:  # the new queries see every cached key and the new keys causally
+            self_attn_mask = causal_mask(tgt.size(1), tgt.device, start)
+        out, weights = self.decoder(y, memory, self_attn_mask, combine_masks(src_padding_mask),
+                                    need_weights, cache)
+        return self.generator(out), weights
+
+    def _embed(self, tokens: Tensor, embedding: nn.Embedding, start: int = 0) -> Tensor:
         """Token ids -> ``embedding(tokens) * sqrt(d_model)`` + positions (section 3.4), the
         positions counted from ``start``."""
+        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model), start)
+
+    def _check_tokens(self, name: str, tokens: object, embedding: nn.Embedding,
+                      start: int = 0) -> None:
         # Ids are range-checked where that costs no device synchronisation: on the CPU. On a
         # GPU the callers that read the host anyway check them (decoding, the training loop).
         on_cpu = check_tensor(name, tokens).device.type == "cpu"
@@ -227,17 +247,3 @@ class Transformer(nn.Module):
             after = f" after {start} cached positions" if start else ""
             raise ValueError(f"{name} has length {tokens.size(1)}{after}, longer than "
                              f"max_len={self.config.max_len}")
-        return self.positional(embedding(tokens) * math.sqrt(self.config.d_model), start)
-
-    def _check_memory(self, memory: Tensor, tgt: Tensor, src_padding_mask: Tensor | None) -> None:
-        d_model = self.config.d_model
-        if check_float_tensor("memory", memory).dim() != 3 or memory.size(-1) != d_model:
-            raise ValueError(
-                f"memory must have shape (batch, src_len, d_model={d_model}), "
-                f"got {tuple(memory.shape)}"
-            )
-        if tgt.size(0) != memory.size(0):
-            raise ValueError(
-                f"tgt has batch size {tgt.size(0)} but the memory (from src) has {memory.size(0)}"
-            )
-        check_padding_mask("src_padding_mask", src_padding_mask, memory.shape[:2])

@@ -21,7 +21,7 @@ from ._checks import check_float_tensor, check_fraction, check_integer
 __all__ = ["sinusoidal_encoding", "PositionalEncoding", "RotaryEmbedding"]
 
 
-def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
+def sinusoidal_encoding(d_model: int, max_len: int) -> Tensor:
     """The ``(max_len, d_model)`` float32 table of sinusoidal positional encodings.
 
     Row ``pos`` is the encoding of position ``pos``. Even columns ``2i`` hold
@@ -30,11 +30,11 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> Tensor:
     angles are computed in float64 and rounded once, so every entry is exact to float32
     precision even for long tables (a float32 angle ``pos * w_i`` would lose ~1e-4 at pos 5000).
 
-    >>> sinusoidal_encoding(4, 6).shape
+    >>> sinusoidal_encoding(6, 4).shape
     torch.Size([4, 6])
     """
-    check_integer("max_len", max_len)
     check_integer("d_model", d_model)
+    check_integer("max_len", max_len)
     two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # 0, 2, 4, ...
     frequency = torch.exp(two_i * (-math.log(10000.0) / d_model))  # (ceil(d_model / 2),)
     pe = torch.empty(max_len, d_model)
@@ -72,7 +72,7 @@ class PositionalEncoding(nn.Module):
         check_integer("d_model", d_model)
         check_integer("max_len", max_len)
         check_fraction("dropout", dropout)
-        self.register_buffer("pe", sinusoidal_encoding(max_len, d_model), persistent=False)
+        self.register_buffer("pe", sinusoidal_encoding(d_model, max_len), persistent=False)
         self.dropout = nn.Dropout(dropout)
         self.d_model = d_model
         self.max_len = max_len

@@ -20,12 +20,10 @@ from typing import NamedTuple
 
 import torch
 
-from .corpus import read_aligned
 from .decoding import translate
-from .metrics import corpus_scores
-from .model import Transformer
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
+from .protocols import Seq2Seq, Tokenizer
+from .text.corpus import read_aligned
+from .text.metrics import corpus_scores
 
 __all__ = ["TestSet", "Scores", "read_test_set", "score_test_set", "nearest_neighbour",
            "BEAM", "ALPHA"]
@@ -72,9 +70,9 @@ class Scores:
 
 
 @torch.no_grad()
-def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokenizer,
+def score_test_set(model: Seq2Seq, tokenizer: Tokenizer,
                    test: TestSet, beam_size: int = BEAM, alpha: float = ALPHA,
-                   max_len: int | None = None, tokenize: str = "13a",
+                   max_new_tokens: int | None = None, tokenize: str = "13a",
                    batch_size: int = 128) -> Scores:
     """Translate every source of ``test`` (beam search, or greedy with ``beam_size=1``) and score
     the translations against the references with sacreBLEU.
@@ -82,13 +80,14 @@ def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokeniz
     Sources are decoded shortest first in batches of ``batch_size`` (less padding), and put
     back in order. An empty source gives an empty translation; characters the tokenizer does
     not know read as ``<unk>``; a source longer than the model's ``max_len`` tokens is cut to
-    it (counted in ``Scores.truncated``). ``max_len`` caps the tokens generated (default and
-    at most the model's ``max_len`` - 1).
+    it (counted in ``Scores.truncated``). ``max_new_tokens`` caps the tokens generated (default
+    and at most the model's ``max_len`` - 1).
     """
     if not isinstance(test, TestSet):
         raise TypeError(f"test must be a TestSet, got {type(test).__name__}")
     longest = model.config.max_len
-    max_len = longest - 1 if max_len is None else min(max_len, longest - 1)
+    if max_new_tokens is None or max_new_tokens > longest - 1:
+        max_new_tokens = longest - 1
     ids = [tokenizer.encode(s) for s in test.sources]
     truncated = sum(len(i) > longest for i in ids)
     sources = [_cut(tokenizer, s, i, longest) for s, i in zip(test.sources, ids, strict=True)]
@@ -97,7 +96,7 @@ def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokeniz
     for start in range(0, len(order), batch_size):
         chunk = order[start: start + batch_size]
         outputs = translate(model, tokenizer, [sources[k] for k in chunk], beam_size=beam_size,
-                            alpha=alpha, max_len=max_len, batch_size=batch_size)
+                            alpha=alpha, max_new_tokens=max_new_tokens, batch_size=batch_size)
         for k, out in zip(chunk, outputs, strict=True):
             hypotheses[k] = out
     scores = corpus_scores(hypotheses, test.references, tokenize=tokenize)
@@ -105,7 +104,7 @@ def score_test_set(model: Transformer, tokenizer: CharTokenizer | SubwordTokeniz
     return Scores(hypotheses, bleu, chrf, bleu_line, chrf_line, bleu_sig, chrf_sig, truncated)
 
 
-def _cut(tokenizer: CharTokenizer | SubwordTokenizer, text: str, ids: list[int],
+def _cut(tokenizer: Tokenizer, text: str, ids: list[int],
          longest: int) -> str:
     """``text``, or its first pieces if it has more than ``longest`` tokens."""
     n = longest

@@ -38,16 +38,13 @@ corpus the checkpoint was trained on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-import torch.distributed as dist
-
 from . import _train_eval
-from ._checks import check_choice, check_output_path
+from ._checks import check_output_path
 from ._cli import (
     EXIT_FAULT,
     ArgumentParser,
@@ -57,7 +54,6 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
@@ -65,110 +61,26 @@ from ._cli import (
 from ._cli import (
     say as say_and_flush,
 )
-from .checkpoints import Checkpoint, CheckpointError, load_checkpoint, saved_epoch
-from .corpus import Splits, filter_pairs, read_aligned, read_tsv, split_pairs
-from .data import DATE_SPLITS, copy_pairs, date_pairs, date_tokenizer
+from ._train_corpus import (
+    CORPUS,
+    check_corpus,
+    fit_to_length,
+    shared_tokenizer,
+)
+from ._train_settings import (
+    CORPUS_SETTINGS,
+    LIMITS,
+    RUN_DEFAULTS,
+    given_settings,
+    run_settings,
+)
+from .checkpoints import CheckpointError, load_checkpoint, saved_epoch
+from .loops import NonFiniteLossError
 from .model import Transformer, TransformerConfig
-from .runtime import init_distributed, leave_distributed, rank_and_world, set_seed
-from .subword import SubwordTokenizer
-from .tokenizers import CharTokenizer
-from .training import NonFiniteLossError, TrainingConfig, fit
-
-TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
-CORPUS = "corpus"
-"""The task name a run on a corpus (``--data`` or ``--src``/``--tgt``) records."""
-COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-
-
-def task_pairs(task: str, n: int, split: str, seed: int = 0) -> list[tuple[str, str]]:
-    """``n`` (source, target) pairs of ``task`` from ``split`` (train, validation or test)."""
-    check_choice("task", task, TASKS)
-    if task in ("dates-iso", "dates-ko"):
-        return date_pairs(n, split=split, target=task.split("-")[1], seed=seed)
-    offset = list(DATE_SPLITS).index(check_choice("split", split, DATE_SPLITS))  # 0, 1, 2
-    return copy_pairs(n, reverse=task == "reverse", alphabet=COPY_ALPHABET,
-                      seed=10_000 * seed + offset)
-
-
-def task_tokenizer(task: str) -> CharTokenizer:
-    """The character vocabulary of ``task`` (the dates tokenizer also covers the copy tasks)."""
-    check_choice("task", task, TASKS)
-    return date_tokenizer()
-
-
-def corpus_splits(data: str | None, src: str | None, tgt: str | None,
-                  validation: float = 0.05, test: float = 0.05) -> Splits:
-    """The pairs of ``--data`` (TSV) or ``--src``/``--tgt`` (aligned files), de-duplicated,
-    without empty sides, split 90/5/5 by a hash of the source sentence (``validation`` or
-    ``test`` 0 when an official set replaces that part)."""
-    pairs = read_tsv(data) if data else read_aligned(src, tgt)
-    kept = filter_pairs(pairs)
-    splits = split_pairs(kept, validation, test)
-    if not splits.train or (validation and not splits.validation):
-        sources = len({source for source, _ in kept})
-        raise ValueError(f"the corpus has {len(pairs)} pairs ({len(kept)} distinct and "
-                         f"non-empty, {sources} distinct sources), too few for a training and a "
-                         f"validation split (5% of the source sentences go to each of "
-                         f"validation and test)")
-    return splits
-
-
-def corpus_fingerprint(splits: Splits) -> str:
-    """A SHA-256 of a corpus's pairs, split by split: stored in a checkpoint, so that resuming
-    can check that the corpus given is the one it was trained on (wherever the file is now)."""
-    digest = hashlib.sha256()
-    for part in splits:
-        for source, target in part:
-            digest.update(f"{source}\t{target}\n".encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def shared_tokenizer(splits: Splits, vocab_size: int) -> SubwordTokenizer:
-    """A subword vocabulary for both languages, trained on the training split. In a distributed
-    run rank 0 trains it and sends it to the others, so that all use the same pieces."""
-    rank, world = rank_and_world()
-    sent = [None]  # the trained model's bytes, or the error that stopped the training
-    if rank == 0:
-        texts = [text for pair in splits.train for text in pair]
-        try:
-            sent[0] = SubwordTokenizer.train(texts, vocab_size=vocab_size).model
-        except ValueError as exc:
-            if world == 1:
-                raise
-            sent[0] = str(exc)
-    if world > 1:
-        dist.broadcast_object_list(sent, src=0)  # every process fails alike, or none does
-    if isinstance(sent[0], str):
-        raise ValueError(sent[0])
-    return SubwordTokenizer(sent[0])
-
-
-def fitting(pairs: list[tuple[str, str]], tokenizer: SubwordTokenizer, max_len: int
-            ) -> list[tuple[str, str]]:
-    """The pairs whose two sides both fit the model: at most ``max_len - 1`` tokens."""
-    return filter_pairs(pairs, deduplicate=False, max_len=max_len - 1,
-                        length=lambda text: max(len(tokenizer.encode(text)), 1))
-
-
-RUN_DEFAULTS: dict[str, object] = {
-    "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
-    "val_size": 500, "batch_size": 64, "warmup": 200, "lr_factor": 0.25,
-    "label_smoothing": 0.1, "seed": 0, "max_tokens": None, "accumulate": 1,
-    "data": None, "src": None, "tgt": None, "vocab_size": 8000, **_train_eval.SETTINGS,
-}
-"""The settings of a run. A new run takes them from the flags (else these defaults), a resumed
-run from its checkpoint."""
-
-LIMITS = {"epochs": 100_000, "train_size": 1_000_000, "val_size": 100_000,
-          "test_size": 100_000, "batch_size": 65_536, "max_tokens": 1_048_576,
-          "accumulate": 1024, "warmup": 10_000_000, "vocab_size": 1_000_000}
-"""The largest value of each numeric flag: the generated pairs of a million training pairs take
-a few hundred megabytes; more would exhaust a laptop's memory before the first step."""
-
-TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed", "max_tokens",
-                     "accumulate")
-CORPUS_SETTINGS = ("data", "src", "tgt", "vocab_size", *_train_eval.OFFICIAL_SETS)
+from .runtime import init_distributed, leave_distributed, set_seed
+from .text.corpus import corpus_splits
+from .text.data import TASKS, task_pairs, task_tokenizer
+from .training import TrainingConfig, fit
 
 
 def build_parser() -> ArgumentParser:
@@ -227,120 +139,6 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
     _train_eval.add_arguments(parser)
     return parser
-
-
-def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:
-    """The settings a checkpoint was trained with; ``ValueError`` if it cannot be resumed."""
-    if resume.optimizer_state is None or resume.scheduler_state is None:
-        raise ValueError(f"{out} holds a model without training state (no optimizer or "
-                         f"schedule), so it cannot be resumed; use --overwrite to train a new "
-                         f"model in its place")
-    extra, training = resume.extra, resume.training
-    try:
-        config = TrainingConfig(**training)
-        check_choice("task", extra.get("task"), (*TASKS, CORPUS))
-        check_choice("preset", extra.get("preset"), TransformerConfig.SIZES)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{out} has malformed training settings ({exc})") from None
-    if resume.epoch < 1:
-        raise ValueError(f"{out} records epoch {resume.epoch}: no finished epoch to resume")
-    recorded = {k: getattr(config, k) for k in TRAINING_SETTINGS}
-    recorded.update(task=extra["task"], preset=extra["preset"],
-                    dropout=resume.model.config.dropout,
-                    **_train_eval.model_sizes(resume.model.config))
-    for key in ("train_size", "val_size"):  # absent from older checkpoints
-        if isinstance(extra.get(key), int) and extra[key] >= 1:
-            recorded[key] = extra[key]
-    if recorded["task"] == CORPUS:  # the corpus itself comes from the command line
-        recorded["vocab_size"] = extra.get("vocab_size")
-        for key in ("train_size", "val_size"):
-            recorded.pop(key, None)
-    return recorded
-
-
-def given_settings(argv: Sequence[str] | None) -> dict[str, object]:
-    """The settings that ``argv`` sets explicitly (not left at their defaults)."""
-    parser = build_parser()
-    parser.set_defaults(**dict.fromkeys(RUN_DEFAULTS))
-    args = parser.parse_args(argv)
-    return {k: getattr(args, k) for k in RUN_DEFAULTS if getattr(args, k) is not None}
-
-
-def run_settings(args, given: dict[str, object], resume: Checkpoint | None
-                 ) -> dict[str, object]:
-    """The flags (or defaults) of a new run; a resumed run's recorded settings, refusing the
-    ``given`` flags that contradict them."""
-    for key in ("data", "src", "tgt"):
-        if key in given and not str(given[key]).strip():
-            raise ValueError(f"--{key} is an empty path (an unset shell variable?)")
-    if resume is None:
-        settings = {k: getattr(args, k) for k in RUN_DEFAULTS}
-        check_corpus_flags(given, CORPUS if args.data or args.src or args.tgt
-                           else settings["task"], "the task is")
-        if args.data or args.src or args.tgt:
-            if "task" in given:
-                raise ValueError("give --task or a corpus (--data, or --src and --tgt), not both")
-            if bool(args.data) == bool(args.src or args.tgt) or bool(args.src) != bool(args.tgt):
-                raise ValueError("give a corpus as --data PAIRS.tsv or as --src FILE --tgt FILE")
-            settings["task"] = CORPUS
-        return settings
-    recorded = recorded_settings(resume, args.out)
-    if "task" in given and given["task"] != recorded["task"]:
-        raise ValueError(f"{args.out} was trained on task {recorded['task']!r}, "
-                         f"not {given['task']!r}")
-    check_corpus_flags(given, recorded["task"], f"{args.out} was trained on task")
-    clashes = [f"--{k.replace('_', '-')} {v} (it has {recorded[k]})" for k, v in given.items()
-               if k in recorded and v != recorded[k]]
-    if clashes:
-        raise ValueError(f"{args.out} was trained with other settings: {', '.join(clashes)}; "
-                         f"leave these flags out to resume")
-    if args.epochs <= resume.epoch:
-        raise ValueError(f"{args.out} already holds {resume.epoch} epochs; give --epochs above "
-                         f"{resume.epoch} to train more")
-    corpus = {k: getattr(args, k) for k in ("data", "src", "tgt")}
-    if recorded["task"] == CORPUS and bool(corpus["data"]) == bool(corpus["src"]):
-        raise ValueError(f"{args.out} was trained on a corpus: give it again to resume, as "
-                         f"--data PAIRS.tsv or as --src FILE --tgt FILE")
-    # The official sets too come from the command line, never from paths the checkpoint records.
-    sets = {k: getattr(args, k) for k in _train_eval.OFFICIAL_SETS}
-    missing = [f"--{k.replace('_', '-')}" for k in _train_eval.OFFICIAL_SETS
-               if resume.extra.get(k) and not sets[k]]
-    if missing:
-        raise ValueError(f"{args.out} was trained with {' '.join(missing)}: give them again to "
-                         f"resume")
-    return {**RUN_DEFAULTS, **recorded, **corpus, **sets}
-
-
-def check_corpus_flags(given: dict[str, object], task: str, where: str) -> None:
-    """``ValueError`` for flags that cannot mean what they say for ``task``: corpus flags for a
-    generated task, the sizes of a generated task for a corpus. ``where`` says whose task it is
-    (``"the task"``, or the checkpoint being resumed)."""
-    flags = [f"--{k.replace('_', '-')}" for k in CORPUS_SETTINGS if k in given]
-    if task != CORPUS and flags:
-        raise ValueError(f"{' and '.join(flags)} appl{'y' if len(flags) > 1 else 'ies'} to a "
-                         f"corpus only, and {where} {task!r}")
-    sizes = [f"--{k.replace('_', '-')}" for k in ("train_size", "val_size") if k in given]
-    if task == CORPUS and sizes:
-        verb = "set" if len(sizes) > 1 else "sets"
-        raise ValueError(f"{' and '.join(sizes)} {verb} the sizes of a generated task; a corpus "
-                         f"is split 90/5/5 by itself")
-
-
-def check_corpus(out: str, settings: dict[str, object], splits: Splits,
-                 resume: Checkpoint | None) -> str:
-    """The corpus's fingerprint; ``ValueError`` if ``--out`` is one of the corpus files, or
-    if a resumed checkpoint was trained on another corpus."""
-    for key in ("data", "src", "tgt"):
-        path = settings[key]
-        if path and os.path.exists(out) and os.path.samefile(out, path):
-            raise ValueError(f"--out {out} is the corpus file --{key} {path}; choose another "
-                             f"--out")
-    fingerprint = corpus_fingerprint(splits)
-    stored = None if resume is None else resume.extra.get("fingerprint")
-    if isinstance(stored, str) and stored != fingerprint:
-        raise ValueError(f"the corpus given is not the one {out} was trained on (its pairs "
-                         f"differ); give that corpus, or train a new model with --overwrite")
-    return fingerprint
 
 
 def _identity(path: str) -> tuple[int, int, int] | None:
@@ -402,7 +200,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         try:
             device, rank, _ = init_distributed(args.device)
             resume = load_checkpoint(args.out, device) if args.resume and before else None
-            settings = run_settings(args, given_settings(argv), resume)
+            settings = run_settings(args, given_settings(build_parser(), argv), resume)
             training = {f.name: settings[f.name] for f in fields(TrainingConfig)
                         if f.name in settings}
             config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
@@ -426,7 +224,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
         try:
             if task == CORPUS:
                 phase = "reading the corpus"
-                pause_point("data")
                 official = _train_eval.read_official_sets(settings)
                 splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
                                        **_train_eval.held_out(official))
@@ -444,11 +241,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
         except (OSError, ValueError, TypeError) as exc:
             return fail(str(exc))
         if task == CORPUS:
-            train, val, test = (fitting(part, tokenizer, model.config.max_len)
+            train, val, test = (fit_to_length(part, tokenizer, model.config.max_len)
                                 for part in splits)
             test = test[: args.test_size]
             if official.validation is not None:
-                val = fitting(official.validation, tokenizer, model.config.max_len)
+                val = fit_to_length(official.validation, tokenizer, model.config.max_len)
             if not train:
                 return fail(f"every training pair has a side longer than the model's "
                             f"max_len - 1 = {model.config.max_len - 1} tokens")
@@ -462,14 +259,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
 
         if task != CORPUS:
             phase = "data generation"
-            pause_point("data")
             val = task_pairs(task, settings["val_size"], "validation", seed)
             test = task_pairs(task, args.test_size, "test", seed)
 
             def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
                 nonlocal phase
                 phase = f"training (epoch {epoch})"
-                pause_point(f"epoch {epoch}")
                 return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
         else:
             phase = "training"
@@ -494,7 +289,6 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if rank != 0:
             return 0
         phase = "the test decode"
-        pause_point("decode")
         test_set = (official.test if task == CORPUS and official.test is not None
                     else _train_eval.split_test_set(test, task, settings))
         try:

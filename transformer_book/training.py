@@ -11,31 +11,34 @@ loss are in ``schedule``, checkpoints in ``checkpoints``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import random
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ._checks import check_finite, check_fraction, check_integer, check_vocab_fits
-from .batching import Batch, Collate, make_batches
-from .bucketing import shard, token_batches
+from ._checks import (
+    check_finite,
+    check_fraction,
+    check_integer,
+    check_vocab_fits,
+    first_non_finite,
+)
+from .batching import Batch, epoch_steps, make_batches, pair_lengths
 from .checkpoints import Checkpoint, save_checkpoint
-from .decoding import check_model, translate
-from .model import Transformer
+from .decoding import translate
+from .loops import History, NonFiniteLossError, evaluate, train_epoch
+from .protocols import Seq2Seq, Tokenizer, check_model
+from .resuming import restore_training_state
 from .runtime import get_device, rank_and_world
 from .schedule import LabelSmoothingLoss, make_optimizer, warmup_scheduler
-from .tokenizers import CharTokenizer
+from .text.metrics import exact_match
 
-__all__ = ["TrainingConfig", "History", "NonFiniteLossError", "train_epoch", "evaluate",
-           "exact_match", "fit"]
+__all__ = ["TrainingConfig", "fit"]
 
 
 @dataclass
@@ -89,147 +92,13 @@ class TrainingConfig:
             raise ValueError(f"clip_norm={self.clip_norm!r} must be > 0")
 
 
-@dataclass
-class History:
-    """What ``fit`` measured: one entry per epoch, and the loss and learning rate of every step."""
-
-    epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_token_accuracy: list[float] = field(default_factory=list)
-    val_exact_match: list[float] = field(default_factory=list)
-    step_loss: list[float] = field(default_factory=list)
-    step_lr: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, list]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
-
-
 MAX_LR_FACTOR = 100.0
 """The largest ``lr_factor`` accepted: 100 times the paper's schedule."""
 MAX_SEED = 2**32 - 1
 """The largest seed (``set_seed`` seeds NumPy too, which takes 32 bits)."""
 
 
-class NonFiniteLossError(FloatingPointError):
-    """The training or validation loss, or a weight, became NaN or infinite; training stops
-    before a checkpoint of spoiled weights is written."""
-
-
-def _autocast(device: torch.device, amp: bool):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda")
-
-
-def _progress(iterable, enabled: bool | None, desc: str):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, leave=False)
-
-
-def train_epoch(model: nn.Module, batches: Sequence[Batch | Sequence[Batch]],
-                optimizer: torch.optim.Optimizer,
-                scheduler: torch.optim.lr_scheduler.LRScheduler | None, loss_fn: nn.Module,
-                device: torch.device, clip_norm: float | None = 1.0, amp: bool = True,
-                progress: bool | None = False, history: History | None = None,
-                epoch: int = 1) -> float:
-    """One pass over ``batches`` with teacher forcing; returns the mean loss per target token.
-
-    Each element of ``batches`` is one optimiser step: a ``Batch``, or a list of ``Batch``es
-    whose gradients are added up before the step (gradient accumulation). In a distributed run
-    (``model`` wrapped in ``DistributedDataParallel``) the list is this process's share of the
-    step. Either way the step's loss is the mean over every target token of the step, in every
-    pass and every process, as if the whole step were one batch.
-
-    Raises ``NonFiniteLossError`` (naming the step) as soon as a loss is NaN or infinite, before
-    the update. With ``history`` the loss and learning rate of each step are appended to it.
-    """
-    model.train()
-    world = rank_and_world()[1]
-    total, count = 0.0, 0
-    for i, step in enumerate(_progress(batches, progress, f"epoch {epoch}")):
-        passes = [step] if isinstance(step, Batch) else list(step)
-        n = _step_tokens(passes, device, world)  # counted on the host, before the batches move
-        lr = optimizer.param_groups[0]["lr"]
-        optimizer.zero_grad(set_to_none=True)
-        step_loss = 0.0
-        for k, batch in enumerate(passes):
-            b = batch.to(device)
-            last = k == len(passes) - 1  # DDP averages the gradients after the last pass only
-            sync = contextlib.nullcontext() if last or not hasattr(model, "no_sync") \
-                else model.no_sync()
-            with sync:
-                with _autocast(device, amp):
-                    logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
-                # This pass's share of the step's mean (DDP divides by the processes again).
-                loss = loss_fn(logits, b.tgt_out) * (batch.num_tokens * world / n)
-                loss.backward()
-            step_loss = step_loss + loss.detach() / world
-        if world > 1:
-            dist.all_reduce(step_loss)
-        value = float(step_loss)  # the step's one host-device synchronisation
-        if not math.isfinite(value):
-            raise NonFiniteLossError(
-                f"training stopped: the loss is {value} at step {i + 1} of epoch {epoch} "
-                f"(learning rate {lr:.3g}); lower the learning rate (lr_factor) or check the data"
-            )
-        if clip_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        total += value * n
-        count += n
-        if history is not None:
-            history.step_loss.append(value)
-            history.step_lr.append(lr)
-    return total / max(count, 1)
-
-
-def _step_tokens(passes: Sequence[Batch], device: torch.device, world: int) -> int:
-    """The target tokens of one step: of all its passes, in every one of ``world`` processes."""
-    n = sum(b.num_tokens for b in passes)
-    if world > 1:
-        count = torch.tensor(n, device=device)
-        dist.all_reduce(count)
-        n = int(count)
-    return n
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, batches: Sequence[Batch], loss_fn: nn.Module,
-             device: torch.device, amp: bool = True) -> dict[str, float]:
-    """Teacher-forced ``{"loss", "token_accuracy"}`` over ``batches`` (per real target token)."""
-    model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
-    for batch in batches:
-        b = batch.to(device)
-        with _autocast(device, amp):
-            logits = model(b.src, b.tgt_in, b.src_padding_mask, b.tgt_padding_mask)
-        n = b.num_tokens
-        loss_sum += float(loss_fn(logits, b.tgt_out)) * n
-        correct += int(((logits.argmax(-1) == b.tgt_out) & b.tgt_padding_mask).sum())
-        count += n
-    return {"loss": loss_sum / max(count, 1), "token_accuracy": correct / max(count, 1)}
-
-
-def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float:
-    """The fraction of predictions equal to their reference, character for character."""
-    if len(predictions) != len(references):
-        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
-    if not references:
-        raise ValueError("references is empty")
-    return sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)
-
-
-def fit(model: Transformer, tokenizer: CharTokenizer,
+def fit(model: Seq2Seq, tokenizer: Tokenizer,
         train_pairs: Sequence[tuple[str, str]] | Callable[[int], Sequence[tuple[str, str]]],
         val_pairs: Sequence[tuple[str, str]], config: TrainingConfig | None = None,
         device: torch.device | str | None = None, log: Callable[[str], None] | None = print,
@@ -273,56 +142,58 @@ def fit(model: Transformer, tokenizer: CharTokenizer,
     scheduler = warmup_scheduler(optimizer, model.config.d_model, config.warmup, config.lr_factor)
     history, start = History(), 1
     if resume is not None:
-        history, start = _restore(resume, optimizer, scheduler)
+        state, start = restore_training_state(resume, optimizer, scheduler)
+        history = History.from_dict(state)
     loss_fn = LabelSmoothingLoss(config.label_smoothing, ignore_index=tokenizer.pad_id)
     eval_loss = LabelSmoothingLoss(0.0, ignore_index=tokenizer.pad_id)
-    train_model = model
-    if world > 1:
-        train_model = DistributedDataParallel(
-            model, device_ids=None if device.index is None else [device.index])
-    if config.compile:
-        train_model = torch.compile(train_model)
+    train_model = _for_training(model, device, world, config.compile)
     val_batches = make_batches(val_pairs, tokenizer, 256)[rank::world]  # this process's share
     val_sample = list(val_pairs[: config.eval_size])[rank::world]
-    fixed_lengths = None if callable(train_pairs) else _lengths(train_pairs, tokenizer, config)
+    fixed_lengths = None  # token batches of fixed pairs: their lengths measured once
+    if config.max_tokens is not None and not callable(train_pairs):
+        fixed_lengths = pair_lengths(train_pairs, tokenizer)
     for epoch in range(start, config.epochs + 1):
-        pairs, lengths = train_pairs, fixed_lengths
-        if callable(train_pairs):
-            pairs = train_pairs(epoch)
-            lengths = _lengths(pairs, tokenizer, config)
-        steps = _steps(pairs, tokenizer, config, config.seed * 1000 + epoch, rank, world, lengths)
+        pairs = train_pairs(epoch) if callable(train_pairs) else train_pairs
+        steps = epoch_steps(pairs, tokenizer, config.batch_size, config.max_tokens,
+                            config.accumulate, config.seed * 1000 + epoch, rank, world,
+                            fixed_lengths)
         train_loss = train_epoch(train_model, steps, optimizer, scheduler, loss_fn, device,
                                  config.clip_norm, config.amp,
                                  config.progress if rank == 0 else False, history, epoch)
-        metrics = _validate(model, tokenizer, val_batches, val_sample, eval_loss, device,
-                            config)
+        metrics = _validation_scores(model, tokenizer, val_batches, val_sample, eval_loss,
+                                     device, config)
         _check_finite_state(model, metrics["loss"], epoch)
-        em = metrics["exact_match"]
-        history.epoch.append(epoch)
-        history.train_loss.append(train_loss)
-        history.val_loss.append(metrics["loss"])
-        history.val_token_accuracy.append(metrics["token_accuracy"])
-        history.val_exact_match.append(em)
+        history.record(epoch, train_loss, metrics)
         if checkpoint_path is not None:  # saved before the log line, which a pipe may refuse
             save_checkpoint(checkpoint_path, model, tokenizer, optimizer, scheduler, epoch,
-                            history, training=asdict(config), extra=extra)
+                            history.to_dict(), training=asdict(config), extra=extra)
         if log is not None:
             log(f"epoch {epoch:2d}/{config.epochs}  train loss {train_loss:.3f}  "
                 f"val loss {metrics['loss']:.3f}  val token acc {metrics['token_accuracy']:.3f}  "
-                f"val exact {em:.3f}  lr {history.step_lr[-1]:.2e}")
+                f"val exact {metrics['exact_match']:.3f}  lr {history.step_lr[-1]:.2e}")
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
     return history
 
 
-def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Batch],
+def _for_training(model: nn.Module, device: torch.device, world: int, compile: bool
+                  ) -> nn.Module:
+    """The module the training steps call: ``model`` itself, wrapped in
+    ``DistributedDataParallel`` under ``torchrun`` and compiled with ``compile``."""
+    if world > 1:
+        model = DistributedDataParallel(
+            model, device_ids=None if device.index is None else [device.index])
+    return torch.compile(model) if compile else model
+
+
+def _validation_scores(model: Seq2Seq, tokenizer: Tokenizer, batches: Sequence[Batch],
               sample: Sequence[tuple[str, str]], loss_fn: nn.Module, device: torch.device,
               config: TrainingConfig) -> dict[str, float]:
     """``evaluate`` and greedy exact match on this process's share of the validation data,
     added up over all processes: every process returns the numbers of the whole set."""
     metrics = evaluate(model, batches, loss_fn, device, config.amp)
     predictions = translate(model, tokenizer, [s for s, _ in sample],
-                            max_len=config.max_decode_len) if sample else []
+                            max_new_tokens=config.max_decode_len) if sample else []
     if rank_and_world()[1] == 1:
         return {**metrics, "exact_match": exact_match(predictions, [t for _, t in sample])}
     correct = sum(p == t for p, (_, t) in zip(predictions, sample, strict=True))
@@ -335,134 +206,16 @@ def _validate(model: Transformer, tokenizer: CharTokenizer, batches: Sequence[Ba
             "exact_match": correct / pairs}
 
 
-def _lengths(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer,
-             config: TrainingConfig) -> list[tuple[int, int]] | None:
-    """Each pair's padded source and target length (``<bos>`` + target), for token batches."""
-    if config.max_tokens is None:
-        return None
-    return [(len(tokenizer.encode(s)), len(tokenizer.encode(t)) + 1) for s, t in pairs]
-
-
-def _steps(pairs: Sequence[tuple[str, str]], tokenizer: CharTokenizer, config: TrainingConfig,
-           seed: int, rank: int, world: int, lengths: list[tuple[int, int]] | None
-           ) -> list[list[Batch]]:
-    """One epoch's steps for process ``rank`` of ``world``: per step, this process's
-    ``config.accumulate`` passes, each a ``Batch``.
-
-    Every process cuts the same batches (``batch_size`` pairs, or ``max_tokens`` tokens each),
-    shuffled with ``seed``; step ``i`` takes the next ``accumulate x world`` of them and deals
-    them out, ``accumulate`` to each process (``shard``). Left-over batches, fewer than a step
-    needs, wait for the next epoch's shuffle.
-    """
-    parts = world * config.accumulate
-    if lengths is None:
-        order = list(range(len(pairs)))
-        random.Random(seed).shuffle(order)
-        size = config.batch_size
-        batches = [order[k: k + size] for k in range(0, len(order), size)]
-    else:
-        src_lengths, tgt_lengths = zip(*lengths, strict=True)
-        batches = token_batches(src_lengths, tgt_lengths, config.max_tokens, seed=seed)
-    if len(batches) < parts:  # not one step: the epoch would train nothing
-        processes = f" x {world} processes" if world > 1 else ""
-        raise ValueError(f"the training pairs make {len(batches)} batch(es), fewer than the "
-                         f"{parts} one step needs ({config.accumulate} accumulated{processes}); "
-                         f"give smaller batches (batch_size or max_tokens) or a lower "
-                         f"accumulate")
-    collate = Collate(tokenizer)
-    passes = [shard(batches, rank * config.accumulate + k, parts)
-              for k in range(config.accumulate)]
-    return [[collate([pairs[i] for i in batch]) for batch in step]
-            for step in zip(*passes, strict=True)]
-
-
-def _check_fit_inputs(model: Transformer, tokenizer: CharTokenizer, train_pairs: object,
+def _check_fit_inputs(model: Seq2Seq, tokenizer: Tokenizer, train_pairs: object,
                       val_pairs: Sequence[tuple[str, str]]) -> None:
     """What ``fit`` needs before its first step: a tokenizer the model's vocabulary holds, some
     training pairs, and a validation set to measure each epoch on."""
     check_model(model)
-    vocab_size = min(model.config.src_vocab_size, model.config.tgt_vocab_size)
-    check_vocab_fits("tokenizer", len(tokenizer), vocab_size)
+    check_vocab_fits("tokenizer", len(tokenizer), model.config)
     if not callable(train_pairs) and len(train_pairs) == 0:
         raise ValueError("train_pairs is empty; give at least one (source, target) pair")
     if len(val_pairs) == 0:
         raise ValueError("val_pairs is empty; fit measures every epoch on a validation set")
-
-
-def _restore(resume: Checkpoint, optimizer: torch.optim.Optimizer,
-             scheduler: torch.optim.lr_scheduler.LRScheduler) -> tuple[History, int]:
-    """Load a checkpoint's training state into ``optimizer`` and ``scheduler`` and the random
-    generators; returns its history and the first epoch still to train."""
-    if resume.optimizer_state is None or resume.scheduler_state is None:
-        raise ValueError("resume: the checkpoint holds no optimizer and schedule state (it is a "
-                         "saved model, not a training run); start a new run instead")
-    try:
-        _check_like("optimizer", resume.optimizer_state, optimizer.state_dict(), strict=False)
-        _check_moments(resume.optimizer_state, optimizer)
-        _check_like("scheduler", resume.scheduler_state, scheduler.state_dict())
-        optimizer.load_state_dict(resume.optimizer_state)
-        scheduler.load_state_dict(resume.scheduler_state)
-        history = History.from_dict(resume.history)
-        if resume.rng_state is not None:
-            torch.set_rng_state(resume.rng_state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ValueError(f"resume: the checkpoint's training state is malformed "
-                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:150]})") from exc
-    if resume.cuda_rng_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(resume.cuda_rng_states)
-    return history, resume.epoch + 1
-
-
-def _check_like(name: str, value: object, like: object, strict: bool = True) -> None:
-    """``TypeError``/``ValueError`` unless ``value`` has the structure of ``like`` (the state a
-    fresh optimiser or schedule gives): no keys that ``like`` lacks (with ``strict``), lists of
-    the same length, bools where it has bools, numbers finite and, where ``like`` holds a
-    positive int, positive. (``LambdaLR.load_state_dict`` copies whatever it is given into the
-    schedule's attributes.)"""
-    if isinstance(like, dict):
-        if not isinstance(value, dict):
-            raise TypeError(f"{name} is a {type(value).__name__}, not a dict")
-        for key in value:
-            if key not in like and strict:
-                raise ValueError(f"{name} has the unexpected key {key!r}")
-        for key, item in like.items():
-            if key in value:
-                _check_like(f"{name}[{key!r}]", value[key], item, strict)
-    elif isinstance(like, (list, tuple)):
-        if not isinstance(value, (list, tuple)) or len(value) != len(like):
-            raise ValueError(f"{name} must be a list of {len(like)} items")
-        for i, (item, model) in enumerate(zip(value, like, strict=True)):
-            _check_like(f"{name}[{i}]", item, model, strict)
-    elif isinstance(like, bool) or like is None:
-        if value is not None and not isinstance(value, bool):
-            raise TypeError(f"{name}={value!r} must be a bool")
-    elif isinstance(like, (int, float)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(like, int) and not isinstance(value, int)):
-            raise TypeError(f"{name}={value!r} must be of type {type(like).__name__}")
-        if not math.isfinite(value) or value < min(like, 1 if isinstance(like, int) else 0):
-            raise ValueError(f"{name}={value!r} is out of range")
-
-
-def _check_moments(state: dict, optimizer: torch.optim.Optimizer) -> None:
-    """Each optimiser moment must be a finite tensor of its weight's shape."""
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    entries = state.get("state")
-    if not isinstance(entries, dict):
-        raise TypeError("optimizer['state'] is not a dict")
-    for index, entry in entries.items():
-        if not isinstance(index, int) or not 0 <= index < len(params) or not isinstance(
-                entry, dict):
-            raise ValueError(f"optimizer['state'] has the entry {index!r} for no weight")
-        for key, moment in entry.items():
-            if key == "step":
-                ok = isinstance(moment, torch.Tensor) and moment.numel() == 1
-            else:
-                ok = (isinstance(moment, torch.Tensor) and moment.is_floating_point()
-                      and moment.shape == params[index].shape)
-            if not ok:
-                raise ValueError(f"optimizer['state'][{index}][{key!r}] does not fit weight "
-                                 f"{index} of shape {tuple(params[index].shape)}")
 
 
 def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:
@@ -471,10 +224,8 @@ def _check_finite_state(model: nn.Module, val_loss: float, epoch: int) -> None:
     if not math.isfinite(val_loss):
         raise NonFiniteLossError(f"training stopped: the validation loss is {val_loss} after "
                                  f"epoch {epoch}; lower the learning rate (lr_factor)")
-    names, params = zip(*model.named_parameters(), strict=True)
-    finite = torch.stack([torch.isfinite(p).all() for p in params]).cpu()  # one synchronisation
-    for name, ok in zip(names, finite.tolist(), strict=True):
-        if not ok:
-            raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
-                                     f"values after epoch {epoch}; lower the learning rate "
-                                     f"(lr_factor)")
+    name = first_non_finite(model.named_parameters())
+    if name is not None:
+        raise NonFiniteLossError(f"training stopped: the weight {name} holds NaN or infinite "
+                                 f"values after epoch {epoch}; lower the learning rate "
+                                 f"(lr_factor)")

@@ -31,15 +31,14 @@ from ._cli import (
     fail,
     finite_float,
     interrupted,
-    pause_point,
     positive_int,
     silence_stdout,
     stop_on_sigterm,
 )
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
-from .corpus import normalize
 from .decoding import translate
-from .subword import SubwordTokenizer
+from .text.corpus import normalize
+from .text.subword import SubwordTokenizer
 
 MAX_BEAM = 64
 CHUNK = 64  # texts decoded (and printed) at a time
@@ -182,8 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_texts(prepare(args.texts, checkpoint), checkpoint, False)
         except (CheckpointError, ValueError) as exc:
             return fail(str(exc))
-        max_len = min(args.max_len, checkpoint.model.config.max_len - 1)
-        pause_point("translate")
+        max_new_tokens = min(args.max_len, checkpoint.model.config.max_len - 1)
         chunks = stdin_chunks() if from_stdin else (
             list(args.texts[start: start + CHUNK]) for start in range(0, len(args.texts), CHUNK))
         for chunk in chunks:
@@ -191,8 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_texts(chunk, checkpoint, from_stdin, done + 1)
             todo = [t for t in chunk if t.strip()]  # a blank text gives an empty line
             outputs = iter(translate(checkpoint.model, checkpoint.tokenizer, todo,
-                                     beam_size=args.beam, alpha=args.alpha, max_len=max_len,
-                                     strict=True) if todo else [])
+                                     beam_size=args.beam, alpha=args.alpha,
+                                     max_new_tokens=max_new_tokens, strict=True)
+                           if todo else [])
             emit([next(outputs) if t.strip() else "" for t in chunk], flush=False)
             done += len(chunk)  # counted before a reader can see them: an interrupt that
             sys.stdout.flush()  # follows the answer never reports one translation too few

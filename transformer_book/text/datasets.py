@@ -23,7 +23,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from ._checks import check_choice
+from .._checks import check_choice
 from .corpus import Pair, read_aligned, read_tsv
 from .download import DownloadError, cache_dir, fetch
 
@@ -52,7 +52,7 @@ def tatoeba_eng_kor_path() -> Path:
     """The shipped ``kor.txt`` (``English<TAB>Korean<TAB>attribution``), e.g. for
     ``python -m transformer_book.train --data``. The package must be installed as files (pip's
     normal install, or ``pip install -e``), not run from a zip archive."""
-    return Path(str(resources.files("transformer_book").joinpath(*TATOEBA_ENG_KOR)))
+    return Path(str(resources.files(__package__).joinpath(*TATOEBA_ENG_KOR)))
 
 
 def tatoeba_eng_kor(attribution: bool = False) -> list[Pair] | list[tuple[str, str, str]]:

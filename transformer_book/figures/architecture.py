@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from .._checks import check_choice
 from ._drawing import (
     ACCENT,
     FILL,
@@ -29,7 +30,6 @@ from ._drawing import (
     arrow,
     box,
     canvas,
-    check_choice,
     frame,
     label,
 )

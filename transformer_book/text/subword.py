@@ -22,17 +22,15 @@ from typing import Any
 import sentencepiece as spm
 from torch import Tensor
 
-from ._checks import check_integer
+from .._checks import check_integer
+from .tokenizers import SPECIAL_TOKENS, UNKNOWN_SURFACE, SpecialIds
 
 MODEL_TYPES = ("unigram", "bpe")
-SPECIAL_PIECES = ("<pad>", "<bos>", "<eos>", "<unk>")
 MAX_SENTENCE_BYTES = 4192
 """The longest sentence (in UTF-8 bytes) SentencePiece learns from; it skips longer ones."""
-UNKNOWN_SURFACE = "?"
-"""How ``decode`` shows an ``<unk>`` token (as ``CharTokenizer`` does)."""
 
 
-class SubwordTokenizer:
+class SubwordTokenizer(SpecialIds):
     """A SentencePiece model behind ``CharTokenizer``'s interface.
 
     Build one with :meth:`train` (from sentences) or :meth:`from_dict` (from a checkpoint).
@@ -41,8 +39,6 @@ class SubwordTokenizer:
         vocab: the pieces, ``vocab[i]`` is the piece of id ``i`` (starting with the specials).
         model: the SentencePiece model, serialised (``bytes``).
     """
-
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
     def __init__(self, model: bytes):
         if not isinstance(model, bytes):
@@ -56,8 +52,8 @@ class SubwordTokenizer:
                              f"{err}") from None
         self.model = model
         self.vocab: list[str] = [self._sp.id_to_piece(i) for i in range(len(self._sp))]
-        if tuple(self.vocab[:4]) != SPECIAL_PIECES:
-            raise ValueError(f"model must have the pieces {list(SPECIAL_PIECES)} as ids 0-3, "
+        if tuple(self.vocab[:4]) != SPECIAL_TOKENS:
+            raise ValueError(f"model must have the pieces {list(SPECIAL_TOKENS)} as ids 0-3, "
                              f"got {self.vocab[:4]}")
 
     @classmethod
@@ -75,7 +71,7 @@ class SubwordTokenizer:
         gives the largest size it can). Sentences longer than ``MAX_SENTENCE_BYTES`` are left
         out (SentencePiece would skip them silently); the message counts them.
         """
-        check_integer("vocab_size", vocab_size, minimum=len(SPECIAL_PIECES) + 1)
+        check_integer("vocab_size", vocab_size, minimum=len(SPECIAL_TOKENS) + 1)
         if model_type not in MODEL_TYPES:
             raise ValueError(f"model_type={model_type!r} must be one of {list(MODEL_TYPES)}")
         if (isinstance(character_coverage, bool) or not isinstance(character_coverage,
@@ -104,9 +100,9 @@ class SubwordTokenizer:
             spm.SentencePieceTrainer.train(
                 sentence_iterator=iter(sentences), model_writer=out, vocab_size=vocab_size,
                 model_type=model_type, character_coverage=character_coverage,
-                pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece=SPECIAL_PIECES[0],
-                bos_piece=SPECIAL_PIECES[1], eos_piece=SPECIAL_PIECES[2],
-                unk_piece=SPECIAL_PIECES[3], unk_surface=UNKNOWN_SURFACE,
+                pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece=SPECIAL_TOKENS[0],
+                bos_piece=SPECIAL_TOKENS[1], eos_piece=SPECIAL_TOKENS[2],
+                unk_piece=SPECIAL_TOKENS[3], unk_surface=UNKNOWN_SURFACE,
                 normalization_rule_name="identity", input_sentence_size=0,
                 shuffle_input_sentence=False, num_threads=1, minloglevel=2,
             )
@@ -126,7 +122,7 @@ class SubwordTokenizer:
         if (not isinstance(state, Mapping) or state.get("kind") != "sentencepiece"
                 or "model" not in state):
             raise ValueError(f"state must be a dict from SubwordTokenizer.to_dict() with "
-                             f"kind='sentencepiece', got {_describe(state)}")
+                             f"kind='sentencepiece', got {_describe_state(state)}")
         return cls(state["model"])
 
     def __len__(self) -> int:
@@ -190,7 +186,7 @@ class SubwordTokenizer:
         return unicodedata.normalize("NFC", text)
 
 
-def _describe(value: object) -> str:
+def _describe_state(value: object) -> str:
     if isinstance(value, Mapping):
         return f"a dict with keys {sorted(map(str, value))}"
     return type(value).__name__

@@ -15,16 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     check_float_tensor,
     check_integer,
     check_padding_mask,
     check_positive,
     check_token_ids,
 )
-from .layers import Encoder
-from .masks import attention_mask
-from .positional import PositionalEncoding
+from ..layers import Encoder
+from ..masks import attention_mask
+from ..positional import PositionalEncoding
 
 __all__ = ["mean_pool", "info_nce_loss", "SentenceEncoder"]
 
@@ -106,7 +106,7 @@ class SentenceEncoder(nn.Module):
         self.d_model, self.pad_id = d_model, pad_id
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         self.positional = PositionalEncoding(d_model, max_len, dropout)
-        self.encoder = Encoder(num_layers, d_model, num_heads, d_ff, dropout=dropout,
+        self.encoder = Encoder(d_model, num_heads, num_layers, d_ff, dropout=dropout,
                                norm_first=norm_first)
         # As in the package's Transformer: Xavier-uniform matrices. It keeps the scaled token
         # embeddings (x sqrt(d_model)) of the same size as the positional encoding, which a

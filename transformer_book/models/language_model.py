@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import (
+from .._checks import (
     check_choice,
     check_fraction,
     check_heads,
@@ -30,9 +30,9 @@ from ._checks import (
     check_tensor,
     check_token_ids,
 )
-from .layers import DecoderCache, Encoder, SwiGLU, check_cache
-from .masks import causal_mask
-from .positional import PositionalEncoding, RotaryEmbedding
+from ..layers import DecoderCache, Encoder, SwiGLU, check_cache
+from ..masks import causal_mask
+from ..positional import PositionalEncoding, RotaryEmbedding
 
 __all__ = ["LanguageModelConfig", "LanguageModel", "next_token_loss"]
 
@@ -124,7 +124,7 @@ class LanguageModel(nn.Module):
                          if c.positions == "sinusoidal" else None)
         rotary = RotaryEmbedding(c.d_model // c.num_heads) if c.positions == "rotary" else None
         self.dropout = nn.Dropout(c.dropout)
-        self.stack = Encoder(c.num_layers, c.d_model, c.num_heads, c.d_ff, dropout=c.dropout,
+        self.stack = Encoder(c.d_model, c.num_heads, c.num_layers, c.d_ff, dropout=c.dropout,
                              norm_first=c.norm_first, attn_dropout=c.attn_dropout,
                              activation=F.relu if c.ffn == "relu" else F.gelu, rotary=rotary)
         for layer in self.stack.layers:  # later recipes swap two parts of the same layer

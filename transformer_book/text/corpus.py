@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 MAX_LINE_BYTES = 1 << 20
 """The longest line a corpus file may have (1 MiB; real sentences are far shorter): reading
@@ -211,3 +211,31 @@ def split_pairs(pairs: Sequence[Pair], validation: float = 0.05, test: float = 0
     for pair in pairs:
         out[split_of(pair[0], validation, test, seed)].append(pair)
     return Splits(out["train"], out["validation"], out["test"])
+
+
+def corpus_splits(data: str | None, src: str | None, tgt: str | None,
+                  validation: float = 0.05, test: float = 0.05) -> Splits:
+    """The pairs of ``--data`` (TSV) or ``--src``/``--tgt`` (aligned files), de-duplicated,
+    without empty sides, split 90/5/5 by a hash of the source sentence (``validation`` or
+    ``test`` 0 when an official set replaces that part)."""
+    pairs = read_tsv(data) if data else read_aligned(src, tgt)
+    kept = filter_pairs(pairs)
+    splits = split_pairs(kept, validation, test)
+    if not splits.train or (validation and not splits.validation):
+        sources = len({source for source, _ in kept})
+        raise ValueError(f"the corpus has {len(pairs)} pairs ({len(kept)} distinct and "
+                         f"non-empty, {sources} distinct sources), too few for a training and a "
+                         f"validation split (5% of the source sentences go to each of "
+                         f"validation and test)")
+    return splits
+
+
+def corpus_fingerprint(splits: Splits) -> str:
+    """A SHA-256 of a corpus's pairs, split by split: stored in a checkpoint, so that resuming
+    can check that the corpus given is the one it was trained on (wherever the file is now)."""
+    digest = hashlib.sha256()
+    for part in splits:
+        for source, target in part:
+            digest.update(f"{source}\t{target}\n".encode())
+        digest.update(b"\0")
+    return digest.hexdigest()

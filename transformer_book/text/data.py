@@ -13,13 +13,14 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_choice, check_integer
+from .._checks import check_choice, check_integer
 from .tokenizers import CharTokenizer
 
 __all__ = [
     "recall_task", "MONTHS", "WEEKDAYS", "DATE_RANGE", "DATE_FORMATS", "DATE_TARGETS",
     "DATE_SPLITS", "format_date", "to_iso", "to_korean", "date_split", "date_pairs",
-    "date_tokenizer", "DateDataset", "copy_pairs", "paraphrase_pairs",
+    "date_tokenizer", "DateDataset", "copy_pairs", "paraphrase_pairs", "TASKS", "task_pairs",
+    "task_tokenizer",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -281,3 +282,25 @@ def paraphrase_pairs(n: int, split: str = "train", seed: int = 0, split_seed: in
             a, b = rng.sample(spellings, 2)
         pairs.append((a, b))
     return pairs
+
+
+# ---- the generated tasks of the train command line ---------------------------------------
+
+TASKS = ("dates-iso", "dates-ko", "copy", "reverse")
+COPY_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+
+
+def task_pairs(task: str, n: int, split: str, seed: int = 0) -> list[tuple[str, str]]:
+    """``n`` (source, target) pairs of ``task`` from ``split`` (train, validation or test)."""
+    check_choice("task", task, TASKS)
+    if task in ("dates-iso", "dates-ko"):
+        return date_pairs(n, split=split, target=task.split("-")[1], seed=seed)
+    offset = list(DATE_SPLITS).index(check_choice("split", split, DATE_SPLITS))  # 0, 1, 2
+    return copy_pairs(n, reverse=task == "reverse", alphabet=COPY_ALPHABET,
+                      seed=10_000 * seed + offset)
+
+
+def task_tokenizer(task: str) -> CharTokenizer:
+    """The character vocabulary of ``task`` (the dates tokenizer also covers the copy tasks)."""
+    check_choice("task", task, TASKS)
+    return date_tokenizer()

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._checks import check_fraction, check_integer
+from .._checks import check_fraction, check_integer
 from ._drawing import (
     ACCENT,
     FILL,

@@ -25,6 +25,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._checks import one_line
+
 __all__ = ["CACHE_VARIABLE", "DownloadError", "cache_dir", "fetch", "file_sha256", "MAX_BYTES"]
 
 CACHE_VARIABLE = "TRANSFORMER_BOOK_DATA"
@@ -139,4 +141,4 @@ def _reason(exc: BaseException) -> str:
         text = f"the transfer stopped after {len(exc.partial):,} bytes"
     else:
         text = str(exc) or type(exc).__name__
-    return " ".join(text.split())[:200]
+    return one_line(text)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 
 def _check_lengths(name: str, lengths: Sequence[int]) -> list[int]:

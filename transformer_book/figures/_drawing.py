@@ -72,13 +72,6 @@ class Diagram(Figure):
         return buffer.getvalue(), {"width": round(width), "height": round(height)}
 
 
-def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
-    """``value`` must be one of ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}={value!r} must be one of {list(choices)}")
-    return value
-
-
 def canvas(ax: Axes | None, width: float, height: float,
            inch_per_unit: float = 0.55) -> tuple[Figure, Axes]:
     """A ``width`` x ``height`` drawing area in data units, with equal aspect and no axes.

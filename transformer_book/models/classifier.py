@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._checks import check_integer, check_token_ids
-from .layers import EncoderLayer
-from .positional import PositionalEncoding
+from .._checks import check_integer, check_token_ids
+from ..layers import EncoderLayer
+from ..positional import PositionalEncoding
 
 __all__ = ["AttentionClassifier"]
 
@@ -24,8 +24,8 @@ class AttentionClassifier(nn.Module):
         num_classes: number of output classes.
         d_model: model width (embedding size).
         num_heads: attention heads per layer.
-        d_ff: hidden width of the feed-forward network (default ``2 * d_model``).
         num_layers: how many ``EncoderLayer`` to stack.
+        d_ff: hidden width of the feed-forward network (default ``2 * d_model``).
         max_len: longest sequence the positional table covers.
         positional: add the positional encoding (default ``True``).
 
@@ -33,13 +33,13 @@ class AttentionClassifier(nn.Module):
     """
 
     def __init__(self, vocab_size: int, num_classes: int, d_model: int = 32, num_heads: int = 2,
-                 d_ff: int | None = None, num_layers: int = 1, max_len: int = 1024,
+                 num_layers: int = 1, d_ff: int | None = None, max_len: int = 1024,
                  positional: bool = True):
         super().__init__()
         d_ff = 2 * d_model if d_ff is None else d_ff
         for name, value in (("vocab_size", vocab_size), ("num_classes", num_classes),
-                            ("d_model", d_model), ("num_heads", num_heads), ("d_ff", d_ff),
-                            ("num_layers", num_layers), ("max_len", max_len)):
+                            ("d_model", d_model), ("num_heads", num_heads),
+                            ("num_layers", num_layers), ("d_ff", d_ff), ("max_len", max_len)):
             check_integer(name, value)
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, d_model)

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 __all__ = [
     "LAYER_TYPES", "layer_flops", "successors", "dependency_graph", "sequential_operations",

@@ -10,13 +10,22 @@ from collections.abc import Iterable, Sequence
 
 from torch import Tensor
 
-__all__ = ["PAD", "BOS", "EOS", "UNK", "SPECIAL_TOKENS", "CharTokenizer"]
+__all__ = ["PAD", "BOS", "EOS", "UNK", "SPECIAL_TOKENS", "UNKNOWN_SURFACE", "SpecialIds",
+           "CharTokenizer"]
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, BOS, EOS, UNK)
+UNKNOWN_SURFACE = "?"
+"""How ``decode`` shows an ``<unk>`` token."""
 
 
-class CharTokenizer:
+class SpecialIds:
+    """The ids of the four special tokens, the same in every tokenizer of the package."""
+
+    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
+
+
+class CharTokenizer(SpecialIds):
     """One token per character, after four special tokens: ``<pad>`` = 0, ``<bos>`` = 1,
     ``<eos>`` = 2, ``<unk>`` = 3.
 
@@ -29,8 +38,6 @@ class CharTokenizer:
     >>> tok.decode([1, 6, 4, 5, 2, 0])
     'cab'
     """
-
-    pad_id, bos_id, eos_id, unk_id = 0, 1, 2, 3
 
     def __init__(self, chars: Iterable[str]):
         if isinstance(chars, str):
@@ -98,5 +105,5 @@ class CharTokenizer:
                 break
             if i in (self.pad_id, self.bos_id, self.eos_id):
                 continue
-            out.append("?" if i == self.unk_id else self.vocab[i])
+            out.append(UNKNOWN_SURFACE if i == self.unk_id else self.vocab[i])
         return "".join(out)

@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor
 
-from ._checks import check_float_tensor, check_integer, check_number, check_token_ids
+from .._checks import check_float_tensor, check_integer, check_number, check_token_ids
 from .language_model import LanguageModel
 
 __all__ = ["top_k_logits", "top_p_logits", "penalize_repetition", "sample_next", "generate"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ._checks import check_integer
+from .._checks import check_integer
 from ._drawing import FILL, INK, arrow, box, canvas, label
 
 __all__ = ["multi_head_diagram", "scaled_dot_product_diagram"]

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 
 from sacrebleu.metrics import BLEU, CHRF
 
-from ._checks import check_integer
+from .._checks import check_integer
 
 TOKENIZERS = ("13a", "char", "intl", "zh", "none")
 """The tokenisations that work with this package's dependencies alone."""
@@ -145,3 +145,12 @@ def corpus_scores(hypotheses: Sequence[str],
         result = metric.corpus_score(hyps, streams)
         out[name] = (float(result.score), str(result), str(metric.get_signature()))
     return out
+
+
+def exact_match(predictions: Sequence[str], references: Sequence[str]) -> float:
+    """The fraction of predictions equal to their reference, character for character."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if not references:
+        raise ValueError("references is empty")
+    return sum(p == r for p, r in zip(predictions, references, strict=True)) / len(references)

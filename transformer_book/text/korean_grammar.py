@@ -16,7 +16,7 @@ time adverb        at the end                            after the subject
 
 For example ``The cat ate three apples yesterday.`` is ``고양이는 어제 사과를 세 개
 먹었어요.``. Particles and verb endings follow the final consonant and vowels of the word
-(:mod:`transformer_book.hangul`). Which subject particle a sentence takes is a simplification
+(:mod:`transformer_book.text.hangul`). Which subject particle a sentence takes is a simplification
 the grammar makes learnable: "the" (known, the topic) gives 은/는, "a" (new) gives 이/가.
 
 The test split is built from *combinations never seen in training*: for every subject one verb
@@ -29,7 +29,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ._checks import check_integer
+from .._checks import check_integer
 from .corpus import Splits
 from .hangul import TENSES, conjugate, native_number, particle
 
