@@ -31,6 +31,7 @@ torch.set_num_threads(1)
 SLOW_TEST_FILES = {
     "test_nbval_strict.py",  # nbval on a notebook, in a subprocess
     "test_site.py",  # the book's HTML build
+    "test_site_alt.py",  # the book's HTML build: images' alt texts
     "test_student_edition.py",  # the student edition and the chapters' exercises
     "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
     "test_benchmarks.py",  # the benchmark scripts, end to end
