@@ -238,3 +238,12 @@ def test_reading_times_match_the_guide_and_the_chapters():
     import reading_times  # scripts/, on the path through conftest
 
     assert reading_times.problems(reading_times.reading_times()) == []
+
+
+def test_every_chapter_with_figures_draws_them_in_the_book_style():
+    """The text sizes above assume BOOK_RC, which importing transformer_book.plotting applies."""
+    missing = sorted({f["notebook"] for f in FIGURES
+                      if not re.match(r"1[1-9]_", f["notebook"])}
+                     - {p.name for p in NOTEBOOKS
+                        if "transformer_book.plotting" in p.read_text(encoding="utf-8")})
+    assert not missing, f"chapters drawing figures without the book's style: {missing}"
