@@ -35,6 +35,7 @@ SLOW_TEST_FILES = {
     "test_student_edition.py",  # the student edition and the chapters' exercises
     "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
     "test_benchmarks.py",  # the benchmark scripts, end to end
+    "test_race_tuning.py",  # chapter 9's tuning runs, a smoke run as a subprocess
     "test_site_layout.py",  # the built book in headless Chromium
     "test_site_axe.py",  # every page of the built book checked by axe-core in Chromium
     "test_pdf.py",  # the PDF built with TeX Live
