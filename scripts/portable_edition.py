@@ -734,9 +734,8 @@ def portable_notebook(nb, doc: str, book: Book | None = None, keep_markers: bool
             if name and book.targets[name].number != number:
                 raise state.ctx.error(f"figure {name!r} numbered {number} here but "
                                       f"{book.targets[name].number} in the book")
-            del cell.metadata["mystnb"]["figure"]
-            if not cell.metadata["mystnb"]:
-                del cell.metadata["mystnb"]
+            # the caption follows as Markdown; the website's alt text (mystnb.image) goes too
+            del cell.metadata["mystnb"]
             caption = translate_inline(state.ctx, figure.get("caption", "")).strip()
             text = f"{anchor(name) if name else ''}**Figure {number}.** {caption}".rstrip()
             problems = leftovers(text, book.macros)

@@ -31,9 +31,11 @@ torch.set_num_threads(1)
 SLOW_TEST_FILES = {
     "test_nbval_strict.py",  # nbval on a notebook, in a subprocess
     "test_site.py",  # the book's HTML build
+    "test_site_alt.py",  # the book's HTML build: images' alt texts
     "test_student_edition.py",  # the student edition and the chapters' exercises
     "test_cli.py",  # python -m transformer_book.train / .translate, as subprocesses
     "test_benchmarks.py",  # the benchmark scripts, end to end
+    "test_race_tuning.py",  # chapter 9's tuning runs, a smoke run as a subprocess
     "test_site_layout.py",  # the built book in headless Chromium
     "test_site_axe.py",  # every page of the built book checked by axe-core in Chromium
     "test_pdf.py",  # the PDF built with TeX Live

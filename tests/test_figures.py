@@ -1,0 +1,249 @@
+"""The chapters' committed figures, read from the notebooks (fast: nothing is executed).
+
+- **Text size.** A figure's smallest text, in CSS px where it is shown: on a 400-px phone the
+  figure shrinks to the article column (352 px), on a laptop it is shown at its own width (the
+  image's ``width`` metadata, at most the 784-px column). The text's size follows from the PNG's
+  pixels and resolution (its pHYs chunk) and the smallest font the cell draws with: the book's
+  style (``BOOK_RC``: the smallest of the text sizes it sets) or a smaller ``fontsize=`` or
+  ``size=`` written in the cell. It must be at least 9 px on the phone and 11 px on the laptop.
+- **Alt text.** Every figure cell gives its image an alt text (``mystnb.image.alt``) that says what
+  the figure shows: a sentence, not empty, not a file name.
+- **Colours.** The default colour cycle is Okabe-Ito, with a line style per colour, and has no
+  red-green pair under a protanopia or deuteranopia simulation.
+- **Reading times.** The instructor guide's reading-times table and every chapter's "Time."
+  paragraph agree with ``scripts/reading_times.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import struct
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from matplotlib.font_manager import FontProperties  # noqa: E402
+
+from transformer_book.plotting import BOOK_RC, LINE_STYLES, OKABE_ITO  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+PHONE_COLUMN, LAPTOP_COLUMN = 352, 784  # CSS px of the article column at 400 and 1400 px
+MIN_PX = {"phone": 9.0, "laptop": 11.0}
+
+# Figures not yet redrawn to the sizes above. Chapters 11 and later are being reorganised
+# elsewhere and keep their figures for now; the chapter 1-10 entries are drawn by the package's
+# diagram modules (transformer_book.diagrams, attention_diagrams, decoding_diagrams), whose
+# label sizes are still to change, or are grids of many heads. EVERY ENTRY HERE IS A KNOWN
+# DEFECT: remove it once the figure is redrawn (the test fails on an entry that passes).
+TEXT_SIZE_TO_REDRAW = {
+    # chapters 11+ (not this change's to redraw)
+    "fig-ch11-lengths", "fig-ch11-token-batches", "fig-ch11-cross-attention", "fig-ch12-map",
+    "fig-ch12-training", "fig-ch12-next-token", "fig-ch12-extrapolation", "fig-ch12-ablation",
+    # chapters 1-10: the architecture map and block diagrams drawn by the package
+    "fig-ch02-map", "fig-ch03-map", "fig-ch04-map", "fig-ch05-map", "fig-ch06-map",
+    "fig-ch07-map", "fig-ch08-map", "fig-ch04-multi-head", "fig-ch07-teacher-forcing",
+    "fig-ch07-architecture", "fig-ch08-label-smoothing", "fig-ch08-decoding-steps",
+    # chapter 8: grids of 8 and 16 attention heads over 25 source characters
+    "fig-ch08-all-heads", "fig-ch08-self-attention",
+}
+# Chapters 11 and later get their alt texts with their reorganisation.
+ALT_TEXT_LATER = re.compile(r"fig-ch1[1-9]-")
+
+RELATIVE_SIZES = {"xx-small": 0.579, "x-small": 0.694, "small": 0.833, "medium": 1.0,
+                  "large": 1.2, "x-large": 1.44, "xx-large": 1.728}
+FONT_ARG = re.compile(r"\b(?:fontsize|size|labelsize)\s*=\s*(\d+(?:\.\d+)?|\"[a-z-]+\")")
+
+
+def png_size_and_dpi(data: bytes) -> tuple[int, int, float | None]:
+    """(width, height, dots per inch) of a PNG; the dpi from its pHYs chunk, None without one."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    width, height = struct.unpack(">II", data[16:24])
+    position, dpi = 8, None
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        if kind == b"pHYs":
+            x, _, unit = struct.unpack(">IIB", data[position + 8:position + 17])
+            dpi = x * 0.0254 if unit == 1 else None
+        if kind in (b"pHYs", b"IDAT"):
+            break
+        position += 12 + length
+    return width, height, dpi
+
+
+def style_font_pt() -> float:
+    """The smallest text size that BOOK_RC sets (tick labels, legends, titles...), in points."""
+    keys = ("font.size", "xtick.labelsize", "ytick.labelsize", "legend.fontsize",
+            "axes.labelsize", "axes.titlesize", "figure.titlesize")
+    with matplotlib.rc_context(BOOK_RC):
+        return min(FontProperties(size=matplotlib.rcParams[k]).get_size_in_points()
+                   for k in keys)
+
+
+def cell_font_pt(source: str, base: float) -> float:
+    """The smallest font size the cell asks for, or ``base`` (the style's)."""
+    sizes = [base]
+    for value in FONT_ARG.findall(source):
+        value = value.strip('"')
+        sizes.append(float(value) if value[0].isdigit()
+                     else RELATIVE_SIZES.get(value, 1.0) * BOOK_RC["font.size"])
+    return min(sizes)
+
+
+def figures() -> list[dict]:
+    """Every figure cell of the chapters: name, notebook, source, alt, PNG and its width shown."""
+    found = []
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            mystnb = cell["metadata"].get("mystnb", {})
+            if cell["cell_type"] != "code" or "figure" not in mystnb:
+                continue
+            for output in cell.get("outputs", []):
+                if "image/png" in output.get("data", {}):
+                    found.append({
+                        "name": mystnb["figure"]["name"], "notebook": path.name,
+                        "source": "".join(cell["source"]),
+                        "alt": mystnb.get("image", {}).get("alt"),
+                        "png": base64.b64decode(output["data"]["image/png"]),
+                        "width": output.get("metadata", {}).get("image/png", {}).get("width")})
+    return found
+
+
+FIGURES = figures()
+
+
+def text_px(figure: dict, font_pt: float) -> dict[str, float]:
+    """CSS px of ``font_pt``-point text in the figure on a phone and on a laptop."""
+    width, _, dpi = png_size_and_dpi(figure["png"])
+    if dpi is None:
+        raise ValueError(f"{figure['name']} has no pHYs chunk: its resolution is unknown")
+    natural = figure["width"] or width  # the width the page gives the image, in CSS px
+    text_at_natural = font_pt / 72 * dpi * natural / width
+    return {"phone": text_at_natural * min(natural, PHONE_COLUMN) / natural,
+            "laptop": text_at_natural * min(natural, LAPTOP_COLUMN) / natural}
+
+
+def test_the_chapters_have_their_figures():
+    names = [f["name"] for f in FIGURES]
+    assert len(names) >= 50 and len(set(names)) == len(names), names
+
+
+def test_figure_text_is_large_enough_on_phone_and_laptop():
+    base = style_font_pt()
+    assert base >= 9, f"the book's style draws {base:g}-pt text"
+    small, fixed = [], []
+    for figure in FIGURES:
+        font_pt = cell_font_pt(figure["source"], base)
+        px = text_px(figure, font_pt)
+        too_small = [f"{where} {px[where]:.1f} px (needs {MIN_PX[where]:g})"
+                     for where in MIN_PX if px[where] < MIN_PX[where]]
+        line = f"{figure['name']} ({font_pt:g} pt): " + ", ".join(too_small)
+        if too_small and figure["name"] not in TEXT_SIZE_TO_REDRAW:
+            small.append(line)
+        elif not too_small and figure["name"] in TEXT_SIZE_TO_REDRAW:
+            fixed.append(figure["name"])
+    assert not small, f"{len(small)} figures with text too small:\n" + "\n".join(small)
+    assert not fixed, f"redrawn, remove from TEXT_SIZE_TO_REDRAW: {fixed}"
+
+
+def test_the_text_size_arithmetic():
+    """A 6-inch figure of 11-pt text at 80 dpi, shown at its width (480 px) on a laptop and at
+    352 px on a phone: 12.2 px and 9.0 px."""
+    png = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sII", 13, b"IHDR", 960, 500) + b"\0" * 9
+           + struct.pack(">I4sIIB", 9, b"pHYs", round(160 / 0.0254), round(160 / 0.0254), 1))
+    px = text_px({"name": "t", "png": png, "width": 480}, 11)
+    assert px["laptop"] == pytest.approx(11 / 72 * 80, rel=1e-3)
+    assert px["phone"] == pytest.approx(11 / 72 * 80 * 352 / 480, rel=1e-3)
+    assert cell_font_pt('ax.legend(fontsize=8); ax.text(0, 0, "a", size="small")', 11) == 8
+    assert cell_font_pt('ax.legend(fontsize="small")', 11) == pytest.approx(11 * 0.833)
+
+
+FILE_NAME = re.compile(r"^[\w./\\-]+\.(png|svg|jpe?g|gif)$|^[0-9a-f]{16,}", re.I)
+
+
+def alt_problem(alt: str | None) -> str | None:
+    """Why ``alt`` does not describe a figure, or None."""
+    if not alt or not alt.strip():
+        return "no alt text"
+    if FILE_NAME.search(alt.strip()) or "_images/" in alt:
+        return f"alt text is a file name: {alt!r}"
+    if len(alt.split()) < 6:
+        return f"alt text too short to say what the figure shows: {alt!r}"
+    return None
+
+
+def test_every_figure_has_alt_text_that_describes_it():
+    problems = [f"{f['notebook']} {f['name']}: {alt_problem(f['alt'])}" for f in FIGURES
+                if alt_problem(f["alt"]) and not ALT_TEXT_LATER.match(f["name"])]
+    assert not problems, "\n".join(problems)
+
+
+def test_alt_problem_catches_file_names_and_empty_alts():
+    assert alt_problem("") and alt_problem(None) and alt_problem("fig-1.png")
+    assert alt_problem("../_images/" + "ab12" * 16 + ".png")
+    assert alt_problem("a plot") and not alt_problem("Line plot of the loss falling over steps.")
+
+
+# Colour-vision deficiency in linear RGB, severity 1 (Machado, Oliveira and Fernandes, 2009).
+CVD = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+}
+MIN_DISTANCE = 15.0  # CIELAB distance under which two simulated colours look alike
+
+
+def _linear_rgb(colour: str) -> np.ndarray:
+    c = np.array(matplotlib.colors.to_rgb(colour))
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    to_xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                       [0.0193, 0.1192, 0.9505]])
+    xyz = to_xyz @ np.clip(rgb, 0.0, 1.0) / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def red_green_pairs(colours) -> list[tuple[str, str, str]]:
+    return [(a, b, name) for a, b in itertools.combinations(colours, 2)
+            for name, m in CVD.items()
+            if np.linalg.norm(_lab(m @ _linear_rgb(a)) - _lab(m @ _linear_rgb(b))) < MIN_DISTANCE]
+
+
+def test_the_colour_cycle_is_okabe_ito_with_a_line_style_each():
+    cycle = BOOK_RC["axes.prop_cycle"].by_key()
+    assert list(cycle["color"]) == list(OKABE_ITO)
+    assert list(cycle["linestyle"]) == list(LINE_STYLES)
+    assert len({str(s) for s in LINE_STYLES}) == len(OKABE_ITO)
+
+
+def test_no_red_green_pair_in_the_colour_cycle():
+    assert red_green_pairs(OKABE_ITO[:-1]) == []  # black is told apart by its lightness
+    assert {(a, b) for a, b, _ in red_green_pairs(["tab:green", "tab:red"])} == {
+        ("tab:green", "tab:red")}  # the check finds matplotlib's default pair
+
+
+def test_reading_times_match_the_guide_and_the_chapters():
+    import reading_times  # scripts/, on the path through conftest
+
+    assert reading_times.problems(reading_times.reading_times()) == []
+
+
+def test_every_chapter_with_figures_draws_them_in_the_book_style():
+    """The text sizes above assume BOOK_RC, which importing transformer_book.plotting applies."""
+    missing = sorted({f["notebook"] for f in FIGURES
+                      if not re.match(r"1[1-9]_", f["notebook"])}
+                     - {p.name for p in NOTEBOOKS
+                        if "transformer_book.plotting" in p.read_text(encoding="utf-8")})
+    assert not missing, f"chapters drawing figures without the book's style: {missing}"
