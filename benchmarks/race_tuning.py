@@ -22,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, too
 
 from transformer_book import Transformer, TransformerConfig, set_seed  # noqa: E402
-from transformer_book.data import date_pairs, date_tokenizer  # noqa: E402
-from transformer_book.rnn import RNNSearch, RNNSearchConfig  # noqa: E402
+from transformer_book.models.rnnsearch import RNNSearch, RNNSearchConfig  # noqa: E402
+from transformer_book.text.data import date_pairs, date_tokenizer  # noqa: E402
 from transformer_book.training import TrainingConfig, fit  # noqa: E402
 
 

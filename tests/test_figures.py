@@ -31,18 +31,17 @@ matplotlib.use("Agg")
 
 from matplotlib.font_manager import FontProperties  # noqa: E402
 
-from transformer_book.plotting import BOOK_RC, LINE_STYLES, OKABE_ITO  # noqa: E402
+from transformer_book.figures.plotting import BOOK_RC, LINE_STYLES, OKABE_ITO  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PHONE_COLUMN, LAPTOP_COLUMN = 352, 784  # CSS px of the article column at 400 and 1400 px
 MIN_PX = {"phone": 9.0, "laptop": 11.0}
 
-# Figures not yet redrawn to the sizes above. Chapters 11 and later are being reorganised
-# elsewhere and keep their figures for now; the chapter 1-10 entries are drawn by the package's
-# diagram modules (transformer_book.diagrams, attention_diagrams, decoding_diagrams), whose
-# label sizes are still to change, or are grids of many heads. EVERY ENTRY HERE IS A KNOWN
-# DEFECT: remove it once the figure is redrawn (the test fails on an entry that passes).
+# Figures not yet redrawn to the sizes above: the architecture maps and block diagrams drawn by
+# the package's diagram modules (transformer_book.figures), whose label sizes are still to change,
+# and grids of many heads. EVERY ENTRY HERE IS A KNOWN DEFECT: remove it once the figure is redrawn
+# (the test fails on an entry that passes).
 TEXT_SIZE_TO_REDRAW = {
     # chapters 11+ (not this change's to redraw)
     "fig-ch11-lengths", "fig-ch11-token-batches", "fig-ch11-cross-attention", "fig-ch12-map",
@@ -241,9 +240,9 @@ def test_reading_times_match_the_guide_and_the_chapters():
 
 
 def test_every_chapter_with_figures_draws_them_in_the_book_style():
-    """The text sizes above assume BOOK_RC, which importing transformer_book.plotting applies."""
+    """The text sizes above assume BOOK_RC, which importing figures.plotting applies."""
     missing = sorted({f["notebook"] for f in FIGURES
                       if not re.match(r"1[1-9]_", f["notebook"])}
                      - {p.name for p in NOTEBOOKS
-                        if "transformer_book.plotting" in p.read_text(encoding="utf-8")})
+                        if "transformer_book.figures.plotting" in p.read_text(encoding="utf-8")})
     assert not missing, f"chapters drawing figures without the book's style: {missing}"
