@@ -32,6 +32,15 @@ def test_checkpoint_round_trip_with_weights_only(tmp_path, tiny_model):
     assert ck.model.generator.weight is ck.model.tgt_embed.weight
 
 
+def test_a_checkpoint_takes_fits_history_or_its_dict(tmp_path, tiny_model):
+    tok = date_tokenizer()
+    model = tiny_model(len(tok))
+    history = History(epoch=[1, 2], train_loss=[2.5, 1.5])
+    for name, given in (("object", history), ("dict", history.to_dict())):
+        save_checkpoint(tmp_path / f"{name}.pt", model, tok, epoch=2, history=given)
+        assert load_checkpoint(tmp_path / f"{name}.pt").history == history.to_dict(), name
+
+
 def test_bad_checkpoints_raise_checkpoint_error(tmp_path, tiny_model):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")

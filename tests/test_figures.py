@@ -43,18 +43,13 @@ MIN_PX = {"phone": 9.0, "laptop": 11.0}
 # and grids of many heads. EVERY ENTRY HERE IS A KNOWN DEFECT: remove it once the figure is redrawn
 # (the test fails on an entry that passes).
 TEXT_SIZE_TO_REDRAW = {
-    # chapters 11+ (not this change's to redraw)
-    "fig-ch11-lengths", "fig-ch11-token-batches", "fig-ch11-cross-attention", "fig-ch12-map",
-    "fig-ch12-training", "fig-ch12-next-token", "fig-ch12-extrapolation", "fig-ch12-ablation",
-    # chapters 1-10: the architecture map and block diagrams drawn by the package
-    "fig-ch02-map", "fig-ch03-map", "fig-ch04-map", "fig-ch05-map", "fig-ch06-map",
+    # the architecture map and block diagrams drawn by the package
+    "fig-ch13-map", "fig-ch02-map", "fig-ch03-map", "fig-ch04-map", "fig-ch05-map", "fig-ch06-map",
     "fig-ch07-map", "fig-ch08-map", "fig-ch04-multi-head", "fig-ch07-teacher-forcing",
     "fig-ch07-architecture", "fig-ch08-label-smoothing", "fig-ch08-decoding-steps",
     # chapter 8: grids of 8 and 16 attention heads over 25 source characters
     "fig-ch08-all-heads", "fig-ch08-self-attention",
 }
-# Chapters 11 and later get their alt texts with their reorganisation.
-ALT_TEXT_LATER = re.compile(r"fig-ch1[1-9]-")
 
 RELATIVE_SIZES = {"xx-small": 0.579, "x-small": 0.694, "small": 0.833, "medium": 1.0,
                   "large": 1.2, "x-large": 1.44, "xx-large": 1.728}
@@ -181,7 +176,7 @@ def alt_problem(alt: str | None) -> str | None:
 
 def test_every_figure_has_alt_text_that_describes_it():
     problems = [f"{f['notebook']} {f['name']}: {alt_problem(f['alt'])}" for f in FIGURES
-                if alt_problem(f["alt"]) and not ALT_TEXT_LATER.match(f["name"])]
+                if alt_problem(f["alt"])]
     assert not problems, "\n".join(problems)
 
 
@@ -241,8 +236,7 @@ def test_reading_times_match_the_guide_and_the_chapters():
 
 def test_every_chapter_with_figures_draws_them_in_the_book_style():
     """The text sizes above assume BOOK_RC, which importing figures.plotting applies."""
-    missing = sorted({f["notebook"] for f in FIGURES
-                      if not re.match(r"1[1-9]_", f["notebook"])}
+    missing = sorted({f["notebook"] for f in FIGURES}
                      - {p.name for p in NOTEBOOKS
                         if "transformer_book.figures.plotting" in p.read_text(encoding="utf-8")})
     assert not missing, f"chapters drawing figures without the book's style: {missing}"

@@ -290,3 +290,16 @@ def test_copy_torch_weights_refuses_a_layer_that_computes_something_else(kwargs,
     theirs = nn.TransformerEncoderLayer(D_MODEL, HEADS, D_FF, batch_first=True, **kwargs)
     with pytest.raises(ValueError, match=message):
         copy_torch_weights(EncoderLayer(D_MODEL, HEADS, D_FF), theirs)
+
+
+def test_layers_call_their_attention_modules_so_that_hooks_see_them():
+    """As in torch.nn.TransformerEncoderLayer, a forward hook on a layer's attention fires: the
+    chapters catch attention weights this way."""
+    torch.manual_seed(0)
+    encoder, decoder = EncoderLayer(16, 2, 32), DecoderLayer(16, 2, 32)
+    seen = []
+    for module in (encoder.self_attn, decoder.self_attn, decoder.cross_attn):
+        module.register_forward_hook(lambda m, args, out: seen.append(out[0].shape))
+    x, memory = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    decoder(encoder(x), memory)
+    assert seen == [torch.Size((2, 5, 16))] * 3

@@ -161,7 +161,7 @@ class MultiHeadAttention(nn.Module):
     def attend(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
                need_weights: bool = False, cache: KVCache | None = None
                ) -> tuple[Tensor, Tensor | None]:
-        """``forward`` without its checks, for the layers, whose callers have checked."""
+        """The work of ``forward``, after its checks."""
         q = self.split_heads(self.q_proj(query))
         if cache is not None and cache.static and cache.k is not None:
             k, v = cache.k, cache.v  # the memory's keys and values, projected at the first step

@@ -78,12 +78,12 @@ MAX_POSITIONS = 65_536
 def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenizer,
                     optimizer: torch.optim.Optimizer | None = None,
                     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-                    epoch: int = 0, history: Mapping[str, list] | None = None,
+                    epoch: int = 0, history: object | Mapping[str, list] | None = None,
                     training: dict | None = None, extra: dict | None = None) -> None:
     """Write the model's class name and weights, its config (a dict) and the tokenizer (a
     character vocabulary as a list; a subword tokenizer as ``to_dict()``, with its vocabulary),
-    and optionally the optimiser and schedule states, the epoch, the history (as
-    ``History.to_dict()`` gives it) and the random state.
+    and optionally the optimiser and schedule states, the epoch, the history (``fit``'s
+    ``History``, or the dict its ``to_dict()`` gives) and the random state.
 
     The model must be one of ``MODELS`` (``TypeError`` otherwise), so that ``load_checkpoint``
     can rebuild it.
@@ -107,7 +107,7 @@ def save_checkpoint(path: str | os.PathLike, model: Seq2Seq, tokenizer: Tokenize
         "vocab": list(tokenizer.vocab),
         "model": weights,
         "epoch": epoch,
-        "history": dict(history or {}),
+        "history": history.to_dict() if hasattr(history, "to_dict") else dict(history or {}),
         "training": dict(training or {}),
         "extra": dict(extra or {}),
         "optimizer": None if optimizer is None else optimizer.state_dict(),

@@ -115,7 +115,7 @@ class EncoderLayer(nn.Module):
         return self.norm2(x + self._ff_block(x))
 
     def _sa_block(self, x: Tensor, mask: Tensor | None, cache: KVCache | None = None) -> Tensor:
-        return self.dropout1(self.self_attn.attend(x, x, x, mask, cache=cache)[0])
+        return self.dropout1(self.self_attn(x, x, x, mask, cache=cache)[0])
 
     def _ff_block(self, x: Tensor) -> Tensor:
         return self.dropout2(self.feed_forward(x))
@@ -173,11 +173,11 @@ class DecoderLayer(nn.Module):
         return self.norm3(x + self._ff_block(x)), weights
 
     def _sa_block(self, x: Tensor, mask: Tensor | None, cache: KVCache | None) -> Tensor:
-        return self.dropout1(self.self_attn.attend(x, x, x, mask, cache=cache)[0])
+        return self.dropout1(self.self_attn(x, x, x, mask, cache=cache)[0])
 
     def _mha_block(self, x: Tensor, memory: Tensor, mask: Tensor | None, need_weights: bool,
             cache: KVCache | None) -> tuple[Tensor, Tensor | None]:
-        out, weights = self.cross_attn.attend(x, memory, memory, mask, need_weights, cache)
+        out, weights = self.cross_attn(x, memory, memory, mask, need_weights, cache)
         return self.dropout2(out), weights
 
     def _ff_block(self, x: Tensor) -> Tensor:
