@@ -66,8 +66,8 @@ class TorchTransformer(Transformer):
 
     def forward(self, src: Tensor, tgt: Tensor, src_padding_mask: Tensor | None = None,
                 tgt_padding_mask: Tensor | None = None) -> Tensor:
-        x = self._embed(src, self.src_embed, "src")
-        y = self._embed(tgt, self.tgt_embed, "tgt")
+        x = self._embed(src, self.src_embed)
+        y = self._embed(tgt, self.tgt_embed)
         causal = torch.ones(tgt.size(1), tgt.size(1), dtype=torch.bool, device=tgt.device).triu(1)
         # nn.Transformer's masks say True = "ignore", the opposite of ours.
         src_pad = None if src_padding_mask is None else ~src_padding_mask
