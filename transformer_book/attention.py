@@ -156,12 +156,6 @@ class MultiHeadAttention(nn.Module):
                      else key.size(1) + (0 if cache is None else len(cache)))
             check_attn_mask(mask, torch.Size((query.size(0), self.num_heads, query.size(1),
                                               k_len)))
-        return self.attend(query, key, value, mask, need_weights, cache)
-
-    def attend(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
-               need_weights: bool = False, cache: KVCache | None = None
-               ) -> tuple[Tensor, Tensor | None]:
-        """The work of ``forward``, after its checks."""
         q = self.split_heads(self.q_proj(query))
         if cache is not None and cache.static and cache.k is not None:
             k, v = cache.k, cache.v  # the memory's keys and values, projected at the first step
