@@ -82,6 +82,9 @@ def test_a_distributed_run_resumes(pairs, tmp_path):
 
 VALIDATE = """
 import json
+import sys
+import time
+from pathlib import Path
 
 from transformer_book import Transformer, TransformerConfig, set_seed
 from transformer_book.batching import make_batches
@@ -109,8 +112,12 @@ whole = {**evaluate(model, batches, loss_fn, device),
 share = _validation_scores(model, tok, batches[rank::world], pairs[rank::world], loss_fn, device,
                            config)
 if rank == 0:
-    print(json.dumps({"whole": whole, "shared": share, "batches": len(batches[rank::world])}))
-leave_distributed()
+    time.sleep(1.0)  # rank 0 still busy (writing its checkpoint, say) when rank 1 is done
+start = time.perf_counter()
+leave_distributed(together=True)
+report = {"waited": time.perf_counter() - start, "whole": whole, "shared": share,
+          "batches": len(batches[rank::world])}
+(Path(sys.argv[1]) / f"rank{rank}.json").write_text(json.dumps(report))
 """
 
 
@@ -118,13 +125,18 @@ def test_processes_share_the_validation_and_report_the_whole_set(tmp_path):
     script = tmp_path / "validate.py"
     script.write_text(VALIDATE, encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                             "--nproc_per_node=2", str(script)], capture_output=True, text=True,
-                            env=ENV, timeout=600)
+                             "--nproc_per_node=2", str(script), str(tmp_path)],
+                            capture_output=True, text=True, env=ENV, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    out = reports[0]
     assert out["batches"] == 3  # rank 0 validated 3 of the 6 batches
     assert out["whole"]["exact_match"] == pytest.approx(15 / 45)
     assert out["shared"] == pytest.approx(out["whole"], rel=1e-9)
+    assert reports[1]["shared"] == out["shared"]  # every process sees the whole set's scores
+    # Leaving together: rank 1 waits at the barrier for rank 0 instead of tearing the group
+    # down under it (which can abort a process with SIGABRT).
+    assert reports[1]["waited"] > 0.8 > reports[0]["waited"]
 
 
 def test_a_failure_on_rank_0_stops_every_process_with_one_line(pairs, tmp_path):

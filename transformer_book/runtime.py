@@ -86,11 +86,18 @@ def init_distributed(device: str | torch.device | None = None) -> tuple[torch.de
     return device, dist.get_rank(), dist.get_world_size()
 
 
-def leave_distributed() -> None:
+def leave_distributed(together: bool = False) -> None:
     """Leave the process group that ``init_distributed`` joined, if any. Call it before the
     process ends: a process that exits with its group still open can abort (SIGABRT) on the
-    way out, and ``torchrun`` then reports the whole run as failed."""
+    way out, and ``torchrun`` then reports the whole run as failed.
+
+    With ``together`` every process first waits for the others (a barrier), so that none
+    tears the group down while another still uses it: a process that leaves early, while rank
+    0 is still writing its checkpoint, can abort the same way. Use it on the way out of a run
+    that succeeded; after an error the other processes may never arrive."""
     if dist.is_available() and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

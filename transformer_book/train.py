@@ -286,6 +286,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
                         f"{on_disk(args.out, before)}", EXIT_FAULT)
+        phase = "leaving the process group"
+        leave_distributed(together=True)  # the others have nothing left to do
         if rank != 0:
             return 0
         phase = "the test decode"
