@@ -60,13 +60,15 @@ function overflowing(win) {
           figures: figures(doc)};
 }
 
-// The boxes of display maths and tables whose content is wider than they are: the cue that
-// they scroll (a background that scrolls with the content, over one that stays: the shadows of
-// book.css) and, for a table, whether its last column comes into view at the end of a scroll.
+// The boxes of display maths, tables, code and outputs whose content is wider than they are:
+// the cue that they scroll (a background that scrolls with the content, over one that stays:
+// the shadows of book.css) and, for a table, whether its last column comes into view at the
+// end of a scroll.
 function scrollers(win) {
   const doc = win.document;
   const boxes = doc.querySelectorAll(
-    'div.math, mjx-container[display="true"], .pst-scrollable-table-container');
+    'div.math, mjx-container[display="true"], .pst-scrollable-table-container, '
+    + 'div.highlight pre, div.cell_output pre');
   return Array.from(boxes).filter(el => el.scrollWidth > el.clientWidth + 1
                                    && el.getClientRects().length > 0).map(el => {
     const style = win.getComputedStyle(el);

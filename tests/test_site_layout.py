@@ -107,14 +107,17 @@ def test_nothing_is_wider_than_the_page(reports, width):
 
 
 def test_what_scrolls_shows_that_it_does(reports):
-    """On a phone, a wide equation or table scrolls in its box, and a shadow on its edge shows
-    that more is hidden (scrollbars are hidden on touch screens): a background that scrolls with
-    the content (attachment local) over shadows that stay (scroll). A table's last column (the
-    path lengths of chapter 9's Table 1) comes into view at the end of the scroll."""
-    boxes = [(file, box) for file, page in reports[400].items()
-             for box in page.get("scrollers", [])]
+    """On a phone and on a laptop, a wide equation, table, code cell or output scrolls in its
+    box, and a shadow on its edge shows that more is hidden (scrollbars are hidden on touch
+    screens and macOS): a background that scrolls with the content (attachment local) over
+    shadows that stay (scroll). A table's last column (the path lengths of chapter 9's Table 1)
+    comes into view at the end of the scroll."""
+    boxes = [(f"{file} at {width} px", box) for width in WIDTHS
+             for file, page in reports[width].items() for box in page.get("scrollers", [])]
     assert any("table" in box["element"] for _, box in boxes), "no wide table at 400 px to check"
-    assert any(file == "notebooks/09_why_it_won" and "lastColumnInView" in box
+    assert any(box["element"].split(" > ")[-1].startswith("pre") for _, box in boxes), \
+        "no wide code cell or output to check"
+    assert any(file == "notebooks/09_why_it_won at 400 px" and "lastColumnInView" in box
                for file, box in boxes), "chapter 9's Table 1 no longer scrolls at 400 px"
     problems = []
     for file, box in boxes:
