@@ -126,6 +126,21 @@ def test_glossary_entries_name_a_chapter_and_a_korean_term(html):
         assert re.search(r"[\uac00-\ud7a3]", entry), f"{term}: no Korean term"
 
 
+
+def test_the_glossary_jumps_to_the_first_term_of_every_letter(html):
+    """The "Jump to" line links each initial letter to its first entry, in order, and misses no
+    letter: on a phone the glossary is many screens tall."""
+    page = (html / "book" / "glossary.html").read_text(encoding="utf-8")
+    jump = re.search(r"Jump to</strong>(.*?)</p>", page, flags=re.DOTALL)
+    assert jump, "no jump list above the glossary"
+    links = re.findall(r'href="#(term-[^"]+)"><span[^>]*>(\w)</span>', jump.group(1))
+    first = {}
+    entries = r'(?:<dl[^>]*>|</dd>)\s*<dt id="(term-[^"]+)">([^<]*)'  # an entry's first term
+    for anchor, term in re.findall(entries, page):
+        first.setdefault(term[0].upper(), anchor)
+    assert links == [(anchor, letter) for letter, anchor in first.items()]
+    assert list(first) == sorted(first), "the glossary is no longer sorted"
+
 # --- what a reader sees: figures, headings, test machinery, bibliography ----------------------
 
 HAND_NUMBER = re.compile(r"^(\d+(\.\d+)*[.):]|\d+(\.\d+)+)(\s|$)")
