@@ -6,6 +6,12 @@
   pixels and resolution (its pHYs chunk) and the smallest font the cell draws with: the book's
   style (``BOOK_RC``: the smallest of the text sizes it sets) or a smaller ``fontsize=`` or
   ``size=`` written in the cell. It must be at least 9 px on the phone and 11 px on the laptop.
+- **Package diagrams.** The diagrams drawn by ``transformer_book.figures`` (the architecture
+  map, attention blocks, decoding drawings) set their own font sizes, which the cells do not
+  show: ``PACKAGE_DIAGRAMS`` draws each with its chapter's arguments, and the smallest text its
+  ``Text`` artists draw must meet the same phone and laptop sizes, at the figure's width and at
+  the width a notebook's inline backend crops it to; every box label lies inside its box, and
+  no text overlaps another text or a box it is not in.
 - **Alt text.** Every figure cell gives its image an alt text (``mystnb.image.alt``) that says what
   the figure shows: a sentence, not empty, not a file name.
 - **Colours.** The default colour cycle is Okabe-Ito, with a line style per colour, and has no
@@ -29,8 +35,22 @@ import pytest
 
 matplotlib.use("Agg")
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
+from transformer_book.figures.architecture import architecture  # noqa: E402
+from transformer_book.figures.attention_diagrams import (  # noqa: E402
+    multi_head_diagram,
+    scaled_dot_product_diagram,
+)
+from transformer_book.figures.decoding_diagrams import (  # noqa: E402
+    beam_tree,
+    decoding_steps_diagram,
+    label_smoothing_diagram,
+    teacher_forcing_diagram,
+)
 from transformer_book.figures.plotting import BOOK_RC, LINE_STYLES, OKABE_ITO  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +140,12 @@ def text_px(figure: dict, font_pt: float) -> dict[str, float]:
     if dpi is None:
         raise ValueError(f"{figure['name']} has no pHYs chunk: its resolution is unknown")
     natural = figure["width"] or width  # the width the page gives the image, in CSS px
-    text_at_natural = font_pt / 72 * dpi * natural / width
+    return shown_px(font_pt / 72 * dpi * natural / width, natural)
+
+
+def shown_px(text_at_natural: float, natural: float) -> dict[str, float]:
+    """CSS px of text ``text_at_natural`` px high in an image ``natural`` CSS px wide, shrunk to
+    the phone's column and to the laptop's."""
     return {"phone": text_at_natural * min(natural, PHONE_COLUMN) / natural,
             "laptop": text_at_natural * min(natural, LAPTOP_COLUMN) / natural}
 
@@ -158,6 +183,115 @@ def test_the_text_size_arithmetic():
     assert px["phone"] == pytest.approx(11 / 72 * 80 * 352 / 480, rel=1e-3)
     assert cell_font_pt('ax.legend(fontsize=8); ax.text(0, 0, "a", size="small")', 11) == 8
     assert cell_font_pt('ax.legend(fontsize="small")', 11) == pytest.approx(11 * 0.833)
+
+
+PACKAGE_DIAGRAMS = {
+    **{f"fig-ch{chapter:02d}-map": (architecture, {"highlight": highlight})
+       for chapter, highlight in ((2, "attention"), (3, "attention"), (4, "multi_head"),
+                                  (5, "positional"), (6, "encoder"), (7, "decoder"),
+                                  (8, "training"), (13, "decoder_only"))},
+    "fig-ch04-sdpa": (scaled_dot_product_diagram, {}),
+    "fig-ch04-multi-head": (multi_head_diagram,
+                            {"batch": "B", "seq": "n", "d_model": 512, "heads": 8}),
+    "fig-ch07-teacher-forcing": (teacher_forcing_diagram, {"tokens": list("2026-11-24")}),
+    "fig-ch08-label-smoothing": (label_smoothing_diagram, {
+        "num_classes": 8, "target": 2, "smoothing": 0.1, "labels": list("01234567")}),
+    "fig-ch08-decoding-steps": (decoding_steps_diagram, {
+        "tokens": list("2026-"), "probabilities": [0.90, 0.90, 0.90, 0.91, 0.90]}),
+    "fig-ch08-beam-tree": (beam_tree, {
+        "hypotheses": [list("1901"), list("1906"), list("2019")],
+        "scores": [[-0.59, -0.70, -1.01, -2.39], [-0.59, -0.70, -1.01, -2.28],
+                   [-1.34, -1.44, -2.63, -3.13]]}),
+}
+
+
+def drawn_texts(fig) -> list[Text]:
+    """The figure's visible, non-empty texts, without those of hidden axes or of ticks outside
+    the axes' limits (matplotlib keeps them but does not draw them)."""
+    hidden = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            hidden |= {id(t) for t in axis.findobj(Text)} if not ax.axison else {
+                id(t) for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9 for t in tick.findobj(Text)}
+    found = {id(t): t for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in hidden}
+    return list(found.values())
+
+
+def overlap(a, b) -> bool:
+    """Whether two display boxes share more than a pixel's sliver."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 1 and min(a.y1, b.y1) - max(a.y0, b.y0) > 1
+
+
+def inside(a, b) -> bool:
+    return b.x0 < a.x0 and a.x1 < b.x1 and b.y0 < a.y0 and a.y1 < b.y1
+
+
+def layout_problems(fig, renderer) -> list[str]:
+    """Texts outside the figure, box labels outside their box (the smallest box around the
+    text's anchor), texts over a box they are not in, and texts over one another."""
+    texts = drawn_texts(fig)
+    boxes = [p.get_window_extent(renderer)
+             for p in fig.findobj(lambda a: isinstance(a, (FancyBboxPatch, Circle)))
+             if p.get_visible() and p.get_edgecolor()[3] > 0]
+    extents = [t.get_window_extent(renderer) for t in texts]
+    problems = []
+    for i, (text, extent) in enumerate(zip(texts, extents, strict=True)):
+        name = repr(text.get_text())
+        if not inside(extent, fig.bbox):
+            problems.append(f"{name} leaves the figure")
+        anchor = text.get_transform().transform(text.get_position())
+        around = [(round(b.width * b.height), -k) for k, b in enumerate(boxes)
+                  if b.contains(*anchor)]  # its box: the smallest, the last drawn of equals
+        if around and not inside(extent, boxes[-min(around)[1]]):
+            problems.append(f"{name} does not fit its box")
+        if any(overlap(extent, b) for b in boxes if not b.contains(*anchor)):
+            problems.append(f"{name} overlaps a box it is not in")
+        problems += [f"{name} overlaps {other.get_text()!r}"
+                     for other, e in zip(texts[i + 1:], extents[i + 1:], strict=True)
+                     if overlap(extent, e)]
+    return problems
+
+
+def test_package_diagrams_are_the_chapters_figures():
+    cells = {f["name"]: f["source"] for f in FIGURES}
+    for name, (draw, _) in PACKAGE_DIAGRAMS.items():
+        assert draw.__name__ in cells.get(name, ""), f"{name} is not drawn by {draw.__name__}"
+
+
+@pytest.mark.parametrize("name", PACKAGE_DIAGRAMS)
+def test_package_diagram_text_is_large_enough_and_fits_its_boxes(name):
+    """Drawn with the chapter's arguments: the smallest text at the figure's width and at the
+    width the inline backend crops it to (its drawing plus 0.1 inch around), on a phone and a
+    laptop; then the layout."""
+    draw, kwargs = PACKAGE_DIAGRAMS[name]
+    fig = draw(**kwargs)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    font_pt = min(t.get_fontsize() for t in drawn_texts(fig))
+    dpi = BOOK_RC["figure.dpi"]  # CSS px per inch where the page shows a figure at its size
+    for width in (fig.get_size_inches()[0], fig.get_tightbbox(renderer).width + 0.2):
+        px = shown_px(font_pt / 72 * dpi, width * dpi)
+        assert all(px[where] >= MIN_PX[where] for where in MIN_PX), (
+            f"{name} ({font_pt:g} pt, {width:.2f} in): "
+            + ", ".join(f"{where} {px[where]:.1f} px" for where in MIN_PX))
+    assert layout_problems(fig, renderer) == []
+
+
+def test_the_package_diagram_checks_catch_small_text_and_crowded_boxes():
+    from transformer_book.figures._drawing import box, canvas, label
+
+    fig, ax = canvas(None, 6.0, 2.0)
+    box(ax, 1.5, 1.0, 1.0, 0.5, "a label far too long for its box")
+    label(ax, 4.0, 1.0, "small", size=8)
+    label(ax, 4.1, 1.0, "on top")
+    assert min(t.get_fontsize() for t in drawn_texts(fig)) == 8
+    FigureCanvasAgg(fig).draw()
+    problems = layout_problems(fig, fig.canvas.get_renderer())
+    assert "'a label far too long for its box' does not fit its box" in problems
+    assert "'small' overlaps 'on top'" in problems
 
 
 FILE_NAME = re.compile(r"^[\w./\\-]+\.(png|svg|jpe?g|gif)$|^[0-9a-f]{16,}", re.I)

@@ -151,6 +151,6 @@ def adder(ax: Axes, x: float, y: float, r: float = 0.2, on: bool = True,
     patch = Circle((x, y), r, facecolor="white", edgecolor=edge, linewidth=1.2, zorder=2)
     patch.set_gid(gid)
     ax.add_patch(patch)
-    ax.plot([x - r * 0.6, x + r * 0.6], [y, y], color=edge, linewidth=1.2, zorder=3)
-    ax.plot([x, x], [y - r * 0.6, y + r * 0.6], color=edge, linewidth=1.2, zorder=3)
+    ax.plot([x - r * 0.6, x + r * 0.6], [y, y], color=edge, linewidth=1.2, linestyle="-", zorder=3)
+    ax.plot([x, x], [y - r * 0.6, y + r * 0.6], color=edge, linewidth=1.2, linestyle="-", zorder=3)
     return patch

@@ -76,9 +76,11 @@ PARTS: tuple[str, ...] = (
     "linear", "softmax", "probabilities",
 )
 
-_W, _H = 12.0, 12.5
-_BOX_W = 3.0
-_ENC_X, _DEC_X = 3.2, 8.8
+_W, _H = 8.6, 13.2  # in units of half an inch: a 4.3 x 6.6 inch figure
+_BOX_W = 2.6
+_ENC_X, _DEC_X = 2.1, 6.5
+_INNER, _OUTER = 1.8, 2.0  # a frame's margin from its column's centre, towards the other or not
+_MEMORY_X = (_ENC_X + _DEC_X) / 2  # the memory runs down between the two frames
 
 
 def _positional_icon(ax: Axes, x: float, y: float, on: bool, gid: str) -> None:
@@ -89,12 +91,14 @@ def _positional_icon(ax: Axes, x: float, y: float, on: bool, gid: str) -> None:
     ax.add_patch(circle)
     t = np.linspace(-0.2, 0.2, 41)
     ax.plot(x + t, y + 0.12 * np.sin(t * np.pi / 0.2), color=INK if on else GREY_EDGE,
-            linewidth=1.0, zorder=3)
+            linewidth=1.0, linestyle="-", zorder=3)
 
 
-def _sub_layer(ax: Axes, x: float, y: float, h: float, text: str, kind: str, part: str,
-               on: set[str]) -> None:
-    box(ax, x, y, _BOX_W, h, text, fill=FILL[kind], on=part in on, gid=part)
+def _sub_layer(ax: Axes, x: float, bottom: float, h: float, text: str, kind: str, part: str,
+               on: set[str]) -> float:
+    """A sub-layer's box from ``bottom`` up, ``h`` high; returns its top."""
+    box(ax, x, bottom + h / 2, _BOX_W, h, text, fill=FILL[kind], on=part in on, gid=part)
+    return bottom + h
 
 
 def _attention_inputs(ax: Axes, x: float, y_from: float, y_fork: float, y_box: float,
@@ -115,23 +119,41 @@ def _residual(ax: Axes, x: float, y_from: float, side: float, y_to: float, part:
           on=part in on)
 
 
+def _add_and_norm(ax: Axes, x: float, y_in: float, y_from: float, side: float, part: str,
+                  on: set[str]) -> float:
+    """The arrow up from a sub-layer, its Add & Norm and the residual from ``y_from`` into it;
+    returns the top of the Add & Norm."""
+    arrow(ax, [(x, y_in), (x, y_in + 0.4)], on=part in on)
+    _residual(ax, x, y_from, side, y_in + 0.65, part, on)
+    return _sub_layer(ax, x, y_in + 0.4, 0.5, "Add & Norm", "norm", part, on)
+
+
 def _embedding_and_positions(ax: Axes, x: float, side: float, text: str, token_text: str,
                              prefix: str, token_part: str, on: set[str]) -> None:
-    """Tokens -> embedding -> (+) positional encoding, at the foot of one column."""
-    label(ax, x, 0.45, token_text, color=INK if token_part in on else GREY_TEXT,
+    """Tokens -> embedding -> (+) positional encoding, at the foot of one column; the
+    positional encoding's symbol sits on the side ``side`` (towards the other column)."""
+    label(ax, x, 0.3, token_text, color=INK if token_part in on else GREY_TEXT,
           fontweight="bold" if len(on) < len(PARTS) and token_part in on else "normal",
           gid=token_part)
-    arrow(ax, [(x, 0.68), (x, 1.0)], on=token_part in on)
-    box(ax, x, 1.3, _BOX_W, 0.6, text, fill=FILL["embedding"], on=f"{prefix}_embedding" in on,
+    arrow(ax, [(x, 0.5), (x, 0.875)], on=token_part in on)
+    box(ax, x, 1.3, _BOX_W, 0.85, text, fill=FILL["embedding"], on=f"{prefix}_embedding" in on,
         gid=f"{prefix}_embedding")
     pe = f"{prefix}_positional"
-    arrow(ax, [(x, 1.6), (x, 2.15)], on=f"{prefix}_embedding" in on)
-    adder(ax, x, 2.35, on=pe in on)
-    icon_x = x + side * 1.0
-    _positional_icon(ax, icon_x, 2.35, on=pe in on, gid=pe)
-    arrow(ax, [(icon_x - side * 0.3, 2.35), (x + side * 0.2, 2.35)], on=pe in on)
-    label(ax, icon_x + side * 0.42, 2.35, "Positional\nEncoding", size=9,
-          ha="left" if side > 0 else "right", color=INK if pe in on else GREY_TEXT)
+    arrow(ax, [(x, 1.725), (x, 2.23)], on=f"{prefix}_embedding" in on)
+    adder(ax, x, 2.45, r=0.22, on=pe in on)
+    icon_x = x + side * 0.95
+    _positional_icon(ax, icon_x, 2.45, on=pe in on, gid=pe)
+    arrow(ax, [(icon_x - side * 0.3, 2.45), (x + side * 0.22, 2.45)], on=pe in on)
+    arrow(ax, [(x, 2.67), (x, 3.15)], on=token_part in on, head=False)
+
+
+def _frame(ax: Axes, x: float, side: float, top: float, title: str, part: str,
+           on: set[str]) -> None:
+    """The frame of a layer repeated ``N`` times, titled at its outer corner."""
+    x0, x1 = sorted((x - side * _INNER, x + side * _OUTER))
+    frame(ax, x0, 3.0, x1, top, on=part in on, gid=part)
+    label(ax, x1 if side > 0 else x0, top + 0.27, title, ha="right" if side > 0 else "left",
+          fontweight="bold", color=INK if part in on else GREY_TEXT)
 
 
 def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure:
@@ -141,7 +163,7 @@ def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure
     (chapters 2-3), ``"multi_head"`` (4), ``"positional"`` (5), ``"encoder"`` (6),
     ``"decoder"`` (7), ``"training"`` (8), ``"decoder_only"`` (13: the decoder column with its
     cross-attention struck out, gid ``STRUCK_OUT``). Draws on ``ax`` if given, else on a new
-    6.6 x 6.9 inch figure; returns the figure.
+    4.3 x 6.6 inch figure whose text (10 pt) stays legible on a phone; returns the figure.
 
     >>> fig = architecture(highlight="encoder")
     >>> sorted({p.get_gid() for p in fig.axes[0].patches if p.get_gid()} - set(PARTS))
@@ -150,72 +172,69 @@ def architecture(highlight: str | None = None, ax: Axes | None = None) -> Figure
     if highlight is not None:
         check_choice("highlight", highlight, list(HIGHLIGHTS))
     on = set(PARTS) if highlight is None else set(HIGHLIGHTS[highlight])
-    fig, ax = canvas(ax, _W, _H)
+    fig, ax = canvas(ax, _W, _H, inch_per_unit=0.5)
 
     # The encoder column: inputs, embedding, positions, N x (self-attention, FFN).
     x = _ENC_X
-    _embedding_and_positions(ax, x, -1.0, "Input Embedding", "Inputs", "enc", "inputs", on)
-    frame(ax, x - 2.0, 3.0, x + 2.0, 7.6, on="encoder_layer" in on, gid="encoder_layer")
-    label(ax, x - 2.0, 7.85, "Encoder", ha="left", fontweight="bold",
-          color=INK if "encoder_layer" in on else GREY_TEXT)
-    label(ax, x - 2.45, 5.3, "N×", size=12, color=INK if "encoder_layer" in on else GREY_TEXT)
-    _attention_inputs(ax, x, 2.55, 3.35, 3.6, "enc_self_attention", on)
-    _sub_layer(ax, x, 4.0, 0.8, "Multi-Head\nSelf-Attention", "attention",
-               "enc_self_attention", on)
-    _residual(ax, x, 3.15, -1.0, 5.025, "enc_norm1", on)
-    arrow(ax, [(x, 4.4), (x, 4.8)], on="enc_norm1" in on)
-    _sub_layer(ax, x, 5.025, 0.45, "Add & Norm", "norm", "enc_norm1", on)
-    arrow(ax, [(x, 5.25), (x, 5.65)], on="enc_feed_forward" in on)
-    _residual(ax, x, 5.42, -1.0, 6.875, "enc_norm2", on)
-    _sub_layer(ax, x, 5.95, 0.6, "Feed-Forward", "feed_forward", "enc_feed_forward", on)
-    arrow(ax, [(x, 6.25), (x, 6.65)], on="enc_norm2" in on)
-    _sub_layer(ax, x, 6.875, 0.45, "Add & Norm", "norm", "enc_norm2", on)
+    _embedding_and_positions(ax, x, 1.0, "Input\nEmbedding", "Inputs", "enc", "inputs", on)
+    _frame(ax, x, -1.0, 7.5, "N× Encoder", "encoder_layer", on)
+    _attention_inputs(ax, x, 3.15, 3.35, 3.6, "enc_self_attention", on)
+    top = _sub_layer(ax, x, 3.6, 0.85, "Multi-Head\nSelf-Attention", "attention",
+                     "enc_self_attention", on)
+    top = _add_and_norm(ax, x, top, 3.2, -1.0, "enc_norm1", on)
+    arrow(ax, [(x, top), (x, top + 0.4)], on="enc_feed_forward" in on)
+    top = _sub_layer(ax, x, top + 0.4, 0.55, "Feed-Forward", "feed_forward",
+                     "enc_feed_forward", on)
+    enc_top = _add_and_norm(ax, x, top, top - 0.75, -1.0, "enc_norm2", on)
 
-    # The encoder's output (its memory) becomes the keys and values of every cross-attention.
+    # Positional encodings: one symbol beside each adder, their name between the columns.
     d = _DEC_X
-    mem = "memory" in on
-    arrow(ax, [(x, 7.1), (x, 8.15), (6.1, 8.15), (6.1, 5.7)], on=mem, head=False, gid="memory")
-    for kx in (d - 0.8, d):
-        arrow(ax, [(6.1, 5.7), (kx, 5.7), (kx, 5.95)], on=mem or "dec_cross_attention" in on)
-    label(ax, 4.65, 8.4, "encoder output (memory)", size=9, color=INK if mem else GREY_TEXT)
+    positional = {"enc_positional", "dec_positional"} & on
+    label(ax, _MEMORY_X, 2.45, "Positional\nEncoding", color=INK if positional else GREY_TEXT,
+          linespacing=1.15)
 
     # The decoder column: shifted outputs, embedding, positions, N x (masked self-attention,
     # cross-attention, FFN), then the output projection and the softmax.
-    _embedding_and_positions(ax, d, 1.0, "Output Embedding", "Outputs (shifted right)", "dec",
+    _embedding_and_positions(ax, d, -1.0, "Output\nEmbedding", "Outputs (shifted right)", "dec",
                              "shifted_outputs", on)
-    frame(ax, d - 2.0, 3.0, d + 2.0, 9.75, on="decoder_layer" in on, gid="decoder_layer")
-    label(ax, d + 2.0, 10.0, "Decoder", ha="right", fontweight="bold",
-          color=INK if "decoder_layer" in on else GREY_TEXT)
-    label(ax, d + 2.45, 6.4, "×N", size=12, color=INK if "decoder_layer" in on else GREY_TEXT)
-    _attention_inputs(ax, d, 2.55, 3.35, 3.6, "dec_self_attention", on)
-    _sub_layer(ax, d, 4.0, 0.8, "Masked Multi-Head\nSelf-Attention", "attention",
-               "dec_self_attention", on)
-    _residual(ax, d, 3.15, 1.0, 5.025, "dec_norm1", on)
-    arrow(ax, [(d, 4.4), (d, 4.8)], on="dec_norm1" in on)
-    _sub_layer(ax, d, 5.025, 0.45, "Add & Norm", "norm", "dec_norm1", on)
+    _frame(ax, d, 1.0, 10.3, "N× Decoder", "decoder_layer", on)
+    _attention_inputs(ax, d, 3.15, 3.35, 3.6, "dec_self_attention", on)
+    top = _sub_layer(ax, d, 3.6, 1.2, "Masked\nMulti-Head\nSelf-Attention", "attention",
+                     "dec_self_attention", on)
+    top = _add_and_norm(ax, d, top, 3.2, 1.0, "dec_norm1", on)
     # The query of cross-attention comes from below, its keys and values from the memory.
     cross = "dec_cross_attention" in on
-    arrow(ax, [(d, 5.25), (d, 5.45), (d + 0.8, 5.45), (d + 0.8, 5.95)], on=cross)
-    _residual(ax, d, 5.45, 1.0, 7.375, "dec_norm2", on)
-    _sub_layer(ax, d, 6.35, 0.8, "Multi-Head\nCross-Attention", "attention",
-               "dec_cross_attention", on)
-    arrow(ax, [(d, 6.75), (d, 7.15)], on="dec_norm2" in on)
-    _sub_layer(ax, d, 7.375, 0.45, "Add & Norm", "norm", "dec_norm2", on)
+    arrow(ax, [(d, top), (d, top + 0.2), (d + 0.8, top + 0.2), (d + 0.8, top + 0.7)], on=cross)
+    cross_bottom = top + 0.7
+    top = _sub_layer(ax, d, cross_bottom, 0.85, "Multi-Head\nCross-Attention", "attention",
+                     "dec_cross_attention", on)
+    top = _add_and_norm(ax, d, top, cross_bottom - 0.5, 1.0, "dec_norm2", on)
     if highlight == "decoder_only":  # nothing to attend to: the sub-layer is gone
-        for ys in ((5.85, 7.7), (7.7, 5.85)):
-            ax.plot([d - 1.6, d + 1.6], ys, color=ACCENT, linewidth=2.0, zorder=4,
-                    gid=STRUCK_OUT)
-    arrow(ax, [(d, 7.6), (d, 8.0)], on="dec_feed_forward" in on)
-    _residual(ax, d, 7.8, 1.0, 9.225, "dec_norm3", on)
-    _sub_layer(ax, d, 8.3, 0.6, "Feed-Forward", "feed_forward", "dec_feed_forward", on)
-    arrow(ax, [(d, 8.6), (d, 9.0)], on="dec_norm3" in on)
-    _sub_layer(ax, d, 9.225, 0.45, "Add & Norm", "norm", "dec_norm3", on)
-    arrow(ax, [(d, 9.45), (d, 10.3)], on="linear" in on)
-    _sub_layer(ax, d, 10.525, 0.45, "Linear", "linear", "linear", on)
-    arrow(ax, [(d, 10.75), (d, 11.15)], on="softmax" in on)
-    _sub_layer(ax, d, 11.375, 0.45, "Softmax", "softmax", "softmax", on)
-    arrow(ax, [(d, 11.6), (d, 11.88)], on="probabilities" in on)
-    label(ax, d, 12.1, "Output Probabilities", gid="probabilities",
+        for ys in ((cross_bottom - 0.1, top + 0.1), (top + 0.1, cross_bottom - 0.1)):
+            ax.plot([d - 1.6, d + 1.6], ys, color=ACCENT, linewidth=2.0, linestyle="-",
+                    zorder=4, gid=STRUCK_OUT)
+    arrow(ax, [(d, top), (d, top + 0.4)], on="dec_feed_forward" in on)
+    top = _sub_layer(ax, d, top + 0.4, 0.55, "Feed-Forward", "feed_forward",
+                     "dec_feed_forward", on)
+    top = _add_and_norm(ax, d, top, top - 0.75, 1.0, "dec_norm3", on)
+    arrow(ax, [(d, top), (d, 10.9)], on="linear" in on)
+    top = _sub_layer(ax, d, 10.9, 0.5, "Linear", "linear", "linear", on)
+    arrow(ax, [(d, top), (d, top + 0.4)], on="softmax" in on)
+    top = _sub_layer(ax, d, top + 0.4, 0.5, "Softmax", "softmax", "softmax", on)
+    arrow(ax, [(d, top), (d, top + 0.35)], on="probabilities" in on)
+    label(ax, d, top + 0.58, "Output Probabilities", gid="probabilities",
           color=INK if "probabilities" in on else GREY_TEXT,
           fontweight="bold" if highlight is not None and "probabilities" in on else "normal")
+
+    # The encoder's output (its memory) becomes the keys and values of every cross-attention:
+    # up out of the encoder, down between the frames, into the decoder.
+    mem, y_mem = "memory" in on, enc_top + 0.9
+    y_kv = cross_bottom - 0.3
+    arrow(ax, [(x, enc_top), (x, y_mem), (_MEMORY_X, y_mem), (_MEMORY_X, y_kv)], on=mem,
+          head=False, gid="memory")
+    for kx in (d - 0.8, d):
+        arrow(ax, [(_MEMORY_X, y_kv), (kx, y_kv), (kx, cross_bottom)],
+              on=mem or "dec_cross_attention" in on)
+    label(ax, (x + _MEMORY_X) / 2, y_mem + 0.45, "encoder output\n(memory)", linespacing=1.15,
+          color=INK if mem else GREY_TEXT)
     return fig

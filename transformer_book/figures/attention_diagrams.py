@@ -17,7 +17,7 @@ from ._drawing import FILL, INK, arrow, box, canvas, label
 __all__ = ["multi_head_diagram", "scaled_dot_product_diagram"]
 
 _NOTE = "#404040"
-_NOTE_SIZE = 9
+_NOTE_SIZE = 10  # like every text of these figures: legible on a phone (tests/test_figures.py)
 #: The gids of the five blocks of ``scaled_dot_product_diagram``, bottom to top.
 _SDPA_STEPS = ("scores", "scale", "mask", "softmax", "weighted_sum")
 
@@ -31,8 +31,8 @@ def scaled_dot_product_diagram(ax: Axes | None = None, shapes: bool = True) -> F
     """
     if not isinstance(shapes, bool):
         raise TypeError(f"shapes={shapes!r} must be a bool")
-    fig, ax = canvas(ax, 9.0 if shapes else 5.2, 7.8, inch_per_unit=0.6)
-    x, w, h = 2.6, 2.4, 0.55
+    fig, ax = canvas(ax, 7.7 if shapes else 4.3, 7.8, inch_per_unit=0.6)
+    x, w, h = 1.7, 2.4, 0.55
     steps = [  # (y, text, fill, dashed, note)
         (1.8, "MatMul", FILL["linear"], False, r"scores $QK^\top$: (n, m)"),
         (2.8, "Scale", FILL["norm"], False, r"divide by $\sqrt{d_k}$: (n, m)"),
@@ -40,20 +40,20 @@ def scaled_dot_product_diagram(ax: Axes | None = None, shapes: bool = True) -> F
         (4.8, "SoftMax", FILL["softmax"], False, "weights: (n, m), rows sum to 1"),
         (6.1, "MatMul", FILL["linear"], False, r"output: (n, $d_v$)"),
     ]
-    for qx, name, note in ((1.9, "Q", "(n, $d_k$)"), (3.3, "K", "(m, $d_k$)"),
-                           (4.45, "V", "(m, $d_v$)")):
+    for qx, name, note in ((1.0, "Q", "(n, $d_k$)"), (2.4, "K", "(m, $d_k$)"),
+                           (3.55, "V", "(m, $d_v$)")):
         label(ax, qx, 0.75, name, size=12, fontweight="bold")
         if shapes:
-            label(ax, qx, 0.3, note, size=8, color=_NOTE)
-    arrow(ax, [(1.9, 1.0), (1.9, 1.8 - h / 2)])
-    arrow(ax, [(3.3, 1.0), (3.3, 1.8 - h / 2)])
-    arrow(ax, [(4.45, 1.0), (4.45, 6.1), (x + w / 2, 6.1)])
+            label(ax, qx, 0.3, note, size=_NOTE_SIZE, color=_NOTE)
+    arrow(ax, [(1.0, 1.0), (1.0, 1.8 - h / 2)])
+    arrow(ax, [(2.4, 1.0), (2.4, 1.8 - h / 2)])
+    arrow(ax, [(3.55, 1.0), (3.55, 6.1), (x + w / 2, 6.1)])
     ends = [step[0] - h / 2 for step in steps[1:]] + [7.1 - 0.15]  # where each arrow stops
     for gid, (y, text, fill, dashed, note), end in zip(_SDPA_STEPS, steps, ends, strict=True):
         box(ax, x, y, w, h, text, fill=fill, dashed=dashed, gid=gid)
         arrow(ax, [(x, y + h / 2), (x, end)])
         if shapes:
-            label(ax, 4.85, y + (0.22 if y > 6 else 0.0), note, size=_NOTE_SIZE, color=_NOTE,
+            label(ax, 3.95, y + (0.22 if y > 6 else 0.0), note, size=_NOTE_SIZE, color=_NOTE,
                   ha="left")
     label(ax, x, 7.35, "Attention(Q, K, V)", size=10, color=INK)
     return fig
@@ -88,46 +88,47 @@ def multi_head_diagram(ax: Axes | None = None, batch: str = "B", seq: str = "n",
         raise ValueError(f"d_model={d_model} is not divisible by heads={heads}")
     d_k = d_model // heads
     b, n = batch, seq
-    fig, ax = canvas(ax, 13.4, 9.6, inch_per_unit=0.5)
-    cols = {"Q": 1.4, "K": 3.4, "V": 5.4}
-    levels = {"input": 0.45, "linear": 1.5, "split": 2.75, "attend": 4.4, "merge": 6.05,
-              "out": 7.15, "result": 8.2}
+    fig, ax = canvas(ax, 9.5, 10.5, inch_per_unit=0.5)
+    cols = {"Q": 0.75, "K": 2.15, "V": 3.55}
+    levels = {"input": 0.45, "linear": 1.65, "split": 3.2, "attend": 4.9, "merge": 6.55,
+              "out": 7.75, "result": 9.0}
+    w = 1.2  # the width of a projection
     for name, x in cols.items():
         label(ax, x, levels["input"], name, size=12, fontweight="bold")
-        arrow(ax, [(x, 0.72), (x, levels["linear"] - 0.25)])
-        box(ax, x, levels["linear"], 1.7, 0.5, rf"Linear $W^{name}$", fill=FILL["linear"],
+        arrow(ax, [(x, 0.72), (x, levels["linear"] - 0.45)])
+        box(ax, x, levels["linear"], w, 0.9, f"Linear\n$W^{name}$", fill=FILL["linear"],
             gid=f"w_{name.lower()}")
-        arrow(ax, [(x, levels["linear"] + 0.25), (x, levels["split"] - 0.25)])
-        _strips(ax, x, levels["split"], 1.7, 0.5, heads, FILL["attention"], f"split_{name}")
-        arrow(ax, [(x, levels["split"] + 0.25), (x, levels["attend"] - 0.45)])
+        arrow(ax, [(x, levels["linear"] + 0.45), (x, levels["split"] - 0.25)])
+        _strips(ax, x, levels["split"], w, 0.5, heads, FILL["attention"], f"split_{name}")
+        arrow(ax, [(x, levels["split"] + 0.25), (x, levels["attend"] - 0.65)])
+    mid, span = cols["K"], cols["V"] - cols["Q"] + w
     for k in (2, 1):  # the heads behind the first one, drawn as a stack
-        box(ax, 3.4 + 0.12 * k, levels["attend"] + 0.12 * k, 5.6, 0.9, fill=FILL["attention"])
-    box(ax, 3.4, levels["attend"], 5.6, 0.9, f"Scaled Dot-Product Attention\n(h = {heads} heads "
-        "in parallel)", fill=FILL["attention"], gid="heads")
-    arrow(ax, [(3.4, levels["attend"] + 0.45), (3.4, levels["merge"] - 0.25)])
-    _strips(ax, 3.4, levels["merge"], 1.7, 0.5, heads, FILL["attention"], "merge")
-    label(ax, 2.35, levels["merge"], "Concat", ha="right")
-    arrow(ax, [(3.4, levels["merge"] + 0.25), (3.4, levels["out"] - 0.25)])
-    box(ax, 3.4, levels["out"], 1.7, 0.5, r"Linear $W^O$", fill=FILL["linear"], gid="w_o")
-    arrow(ax, [(3.4, levels["out"] + 0.25), (3.4, levels["result"] - 0.2)])
-    label(ax, 3.4, levels["result"], "MultiHead(Q, K, V)", size=10)
+        box(ax, mid + 0.12 * k, levels["attend"] + 0.12 * k, span, 1.3, fill=FILL["attention"])
+    box(ax, mid, levels["attend"], span, 1.3, "Scaled Dot-Product\nAttention\n"
+        f"(h = {heads} heads in parallel)", fill=FILL["attention"], gid="heads")
+    arrow(ax, [(mid, levels["attend"] + 0.65), (mid, levels["merge"] - 0.25)])
+    _strips(ax, mid, levels["merge"], w, 0.5, heads, FILL["attention"], "merge")
+    label(ax, mid - w / 2 - 0.15, levels["merge"], "Concat", ha="right")
+    arrow(ax, [(mid, levels["merge"] + 0.25), (mid, levels["out"] - 0.45)])
+    box(ax, mid, levels["out"], w, 0.9, "Linear\n$W^O$", fill=FILL["linear"], gid="w_o")
+    arrow(ax, [(mid, levels["out"] + 0.45), (mid, levels["result"] - 0.2)])
+    label(ax, mid, levels["result"], "MultiHead(Q, K, V)", size=10)
 
-    rail = 7.0
-    label(ax, rail, 9.1, "tensor shape", ha="left", fontweight="bold")
+    rail = 4.75
+    label(ax, rail, 10.2, "tensor shape", ha="left", fontweight="bold")
     notes = {
         "input": f"({b}, {n}, $d_{{model}}$) = ({b}, {n}, {d_model})",
         "linear": f"({b}, {n}, {d_model})",
-        "split": f"split: view ({b}, {n}, h, $d_k$), transpose(1, 2)\n"
+        "split": f"split: view ({b}, {n}, h, $d_k$),\ntranspose(1, 2)\n"
                  f"→ ({b}, h, {n}, $d_k$) = ({b}, {heads}, {n}, {d_k})",
         "attend": f"each head: softmax($QK^\\top/\\sqrt{{d_k}}$) V\n"
-                  f"weights ({b}, {heads}, {n}, {n}), out ({b}, {heads}, {n}, {d_k})",
+                  f"weights ({b}, {heads}, {n}, {n})\nout ({b}, {heads}, {n}, {d_k})",
         "merge": f"merge: transpose(1, 2), reshape\n"
                  f"→ ({b}, {n}, h·$d_k$) = ({b}, {n}, {d_model})",
         "out": f"({b}, {n}, $d_{{model}}$) = ({b}, {n}, {d_model})",
     }
     for level, text in notes.items():
         label(ax, rail, levels[level], text, size=_NOTE_SIZE, color=_NOTE, ha="left")
-    label(ax, rail, 0.0 + 9.1 - 0.45,
-          f"$d_{{model}}$ = {d_model}, h = {heads}, $d_k$ = $d_{{model}}$ / h = {d_k}",
-          size=_NOTE_SIZE, color=_NOTE, ha="left")
+    label(ax, rail, 9.55, f"$d_{{model}}$ = {d_model}, h = {heads},\n"
+          f"$d_k$ = $d_{{model}}$ / h = {d_k}", size=_NOTE_SIZE, color=_NOTE, ha="left")
     return fig
