@@ -347,8 +347,14 @@ def test_committed_svg_figures_are_what_the_script_draws_now(tmp_path):
             f"book/figures/{name} is out of date: run python scripts/make_figures.py")
 
 
-def test_intro_shows_the_architecture_as_a_numbered_referenced_figure():
+def test_intro_shows_the_architecture_as_a_captioned_figure_the_chapters_name():
+    # The map is named, not numbered: "Fig. 1" would read as chapter 1's (Fig. 1.1 to 1.3).
     intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
     assert "```{figure} figures/architecture.svg" in intro
     assert ":name: fig-architecture" in intro
-    assert "{numref}`fig-architecture`" in intro
+    assert "{numref}`fig-architecture`" not in intro
+    css = (ROOT / "book" / "_static" / "book.css").read_text(encoding="utf-8")
+    assert "figure#fig-architecture span.caption-number" in css
+    for chapter in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        text = chapter.read_text(encoding="utf-8")
+        assert "{numref}`fig-architecture`" not in text, chapter.name
