@@ -11,6 +11,8 @@ word order         subject verb object (SVO)             subject object verb (SO
 the object         no marking                            object particle 을/를
 count              number word + plural noun             noun + native number + counter (세 마리)
 tense              eats / ate / will eat                 먹어요 / 먹었어요 / 먹을 거예요
+respect            no marking                            -(으)시- in the verb after an honorific
+                                                         subject: 읽으세요, 드셨어요 (ate)
 time adverb        at the end                            after the subject
 =================  ====================================  =========================================
 
@@ -19,9 +21,17 @@ For example ``The cat ate three apples yesterday.`` is ``고양이는 어제 사
 (:mod:`transformer_book.text.hangul`). Which subject particle a sentence takes is a simplification
 the grammar makes learnable: "the" (known, the topic) gives 은/는, "a" (new) gives 이/가.
 
+Subject honorification: a sentence about a king, a queen, a teacher, a grandfather or a
+grandmother (:data:`HONORIFIC_SUBJECTS`) puts the honorific infix -(으)시- in its verb
+(:func:`conjugate_verb`), and 먹다 (eat) becomes 드시다. English marks nothing, so the verb's
+Korean form depends on the subject, and the test split below measures that dependency. The
+subject keeps its particle (선생님은, 왕이): the honorific particle 께서 is optional in speech, and
+without it the verb's ending is the one place where the respect shows, far from the subject.
+
 The test split is built from *combinations never seen in training*: for every subject one verb
 is held out, so every word of a test sentence occurs in training, but never that subject with
-that verb. A model passes only if it composes what it learned.
+that verb. Honorific subjects are among them, with verbs whose honorific form the training split
+shows only after other honorific subjects. A model passes only if it composes what it learned.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from dataclasses import dataclass
 
 from .._checks import check_integer
 from .corpus import Splits
-from .hangul import TENSES, conjugate, native_number, particle
+from .hangul import TENSES, compose, conjugate, decompose, final_consonant, native_number, particle
 
 # (English, Korean): a mix of nouns ending in a vowel and in a consonant.
 SUBJECTS = (
@@ -39,9 +49,12 @@ SUBJECTS = (
     ("owl", "부엉이"), ("horse", "말"), ("fox", "여우"), ("student", "학생"),
     ("teacher", "선생님"), ("doctor", "의사"), ("farmer", "농부"), ("cook", "요리사"),
     ("singer", "가수"), ("artist", "화가"), ("child", "아이"), ("soldier", "군인"),
-    ("king", "왕"), ("queen", "여왕"), ("uncle", "삼촌"), ("neighbor", "이웃"),
+    ("king", "왕"), ("queen", "여왕"), ("grandfather", "할아버지"), ("neighbor", "이웃"),
     ("engineer", "기술자"), ("police officer", "경찰관"), ("actor", "배우"),
+    ("grandmother", "할머니"),
 )
+HONORIFIC_SUBJECTS = frozenset({"teacher", "king", "queen", "grandfather", "grandmother"})
+"""The subjects (English) whose verb takes the honorific -(으)시-."""
 
 # (singular, plural, Korean, counter, tags): the tags say which verbs take the object.
 OBJECTS = (
@@ -100,6 +113,45 @@ VERBS = (
     ("wash", "washes", "washed", "씻다", "wash"),
 )
 
+# Verbs whose honorific form is another word: 먹다 -> 드시다 (자다 -> 주무시다 for completeness; the
+# grammar has no 자다). 있다 is left out: it becomes 계시다 ("is, stays") or 있으시다 ("has").
+SUPPLETIVE_HONORIFICS = {"먹다": "드시다", "자다": "주무시다"}
+
+
+def honorific_verb(verb: str) -> str:
+    """The honorific dictionary form of ``verb``: the stem plus -(으)시-. A vowel-final stem takes
+    시 (던지다 -> 던지시다), a consonant-final one 으시 (읽다 -> 읽으시다), a ㄹ-final one drops its
+    ㄹ (만들다 -> 만드시다); :data:`SUPPLETIVE_HONORIFICS` replace the verb (먹다 -> 드시다). Only
+    regular verbs (and those) are handled: ㅂ-, ㄷ- and ㅅ-irregular verbs (돕다 -> 도우시다) are
+    not in the grammar."""
+    if not isinstance(verb, str) or len(verb) < 2 or not verb.endswith("다"):
+        raise ValueError(f"verb={verb!r} must be a dictionary form ending in 다, like '먹다'")
+    if verb in SUPPLETIVE_HONORIFICS:
+        return SUPPLETIVE_HONORIFICS[verb]
+    stem = verb[:-1]
+    final = final_consonant(stem)
+    if final == "ㄹ":
+        initial, medial, _ = decompose(stem[-1])
+        stem = stem[:-1] + compose(initial, medial)
+    elif final:
+        stem += "으"
+    return stem + "시다"
+
+
+def conjugate_verb(verb: str, tense: str, honorific: bool = False) -> str:
+    """``verb`` (dictionary form) in the polite style, with -(으)시- if ``honorific``: present
+    -(으)세요 (던지세요, 읽으세요, 드세요), past -(으)셨어요 (던지셨어요, 읽으셨어요), future
+    -(으)실 거예요 (던지실 거예요, 읽으실 거예요); without, :func:`~.hangul.conjugate`."""
+    if not honorific:
+        return conjugate(verb, tense)
+    if tense not in TENSES:
+        raise ValueError(f"tense={tense!r} must be one of {list(TENSES)}")
+    raised = honorific_verb(verb)
+    if tense == "present":  # 시 + 어요 is said 세요 (셔요 is rare)
+        return raised[:-2] + "세요"
+    return conjugate(raised, tense)  # 시 + 었어요 -> 셨어요, 시 + ㄹ 거예요 -> 실 거예요
+
+
 # Time adverbs that agree with each tense: (English, Korean); "" is no adverb.
 ADVERBS = {
     "present": (("", ""), ("every day", "매일"), ("on weekends", "주말마다")),
@@ -125,7 +177,8 @@ def english_number(n: int) -> str:
 @dataclass(frozen=True)
 class Sentence:
     """One sentence of the grammar, by indices into ``SUBJECTS``, ``VERBS``, ``OBJECTS`` and
-    ``ADVERBS[tense]``; :attr:`english` and :attr:`korean` write it out."""
+    ``ADVERBS[tense]``; :attr:`english` and :attr:`korean` write it out, and
+    :meth:`word_indices` says which of their words are the verb (or another part)."""
 
     subject: int
     definite: bool
@@ -136,26 +189,58 @@ class Sentence:
     adverb: int = 0
 
     @property
+    def honorific(self) -> bool:
+        """Whether the subject is honorific (:data:`HONORIFIC_SUBJECTS`): -(으)시- in the verb."""
+        return SUBJECTS[self.subject][0] in HONORIFIC_SUBJECTS
+
+    def parts(self, language: str) -> list[tuple[str, str]]:
+        """The sentence's ``(part, words)`` in order, without the final full stop: parts
+        ``"article"`` (English only), ``"subject"``, ``"verb"``, ``"number"``, ``"object"``,
+        ``"counter"`` (Korean only) and ``"adverb"`` (left out when there is none)."""
+        if language == "english":
+            subject = SUBJECTS[self.subject][0]
+            base, third, past = VERBS[self.verb][:3]
+            singular, plural = OBJECTS[self.obj][:2]
+            article = "the" if self.definite else "an" if subject[0] in "aeiou" else "a"
+            parts = [("article", article.capitalize()), ("subject", subject),
+                     ("verb", {"present": third, "past": past, "future": f"will {base}"}[
+                         self.tense]), ("number", english_number(self.number)),
+                     ("object", singular if self.number == 1 else plural),
+                     ("adverb", ADVERBS[self.tense][self.adverb][0])]
+        elif language == "korean":
+            subject = SUBJECTS[self.subject][1]
+            _, _, noun, counter, _ = OBJECTS[self.obj]
+            parts = [("subject", subject + particle(subject, "topic" if self.definite
+                                                    else "subject")),
+                     ("adverb", ADVERBS[self.tense][self.adverb][1]),
+                     ("object", noun + particle(noun, "object")),
+                     ("number", native_number(self.number)), ("counter", counter),
+                     ("verb", conjugate_verb(VERBS[self.verb][3], self.tense, self.honorific))]
+        else:
+            raise ValueError(f"language={language!r} must be 'english' or 'korean'")
+        return [(part, words) for part, words in parts if words]
+
+    @property
     def english(self) -> str:
         """``The cat ate three apples yesterday.``"""
-        subject = SUBJECTS[self.subject][0]
-        base, third, past = VERBS[self.verb][:3]
-        singular, plural = OBJECTS[self.obj][:2]
-        article = "the" if self.definite else "an" if subject[0] in "aeiou" else "a"
-        verb = {"present": third, "past": past, "future": f"will {base}"}[self.tense]
-        words = [article.capitalize(), subject, verb, english_number(self.number),
-                 singular if self.number == 1 else plural, ADVERBS[self.tense][self.adverb][0]]
-        return " ".join(w for w in words if w) + "."
+        return " ".join(words for _, words in self.parts("english")) + "."
 
     @property
     def korean(self) -> str:
         """``고양이는 어제 사과를 세 개 먹었어요.``"""
-        subject = SUBJECTS[self.subject][1]
-        _, _, noun, counter, _ = OBJECTS[self.obj]
-        words = [subject + particle(subject, "topic" if self.definite else "subject"),
-                 ADVERBS[self.tense][self.adverb][1], noun + particle(noun, "object"),
-                 native_number(self.number), counter, conjugate(VERBS[self.verb][3], self.tense)]
-        return " ".join(w for w in words if w) + "."
+        return " ".join(words for _, words in self.parts("korean")) + "."
+
+    def word_indices(self, language: str, part: str = "verb") -> list[int]:
+        """Which words of the sentence, split at spaces, are ``part``: for ``The cat will eat
+        three apples.`` and ``고양이는 사과를 세 개 먹을 거예요.`` the verb is words ``[2, 3]``
+        and ``[4, 5]`` (the full stop sticks to the last word)."""
+        indices, start = [], 0
+        for name, words in self.parts(language):
+            size = len(words.split())
+            if name == part:
+                indices += range(start, start + size)
+            start += size
+        return indices
 
 
 def objects_of(verb: int) -> list[int]:
