@@ -58,17 +58,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PHONE_COLUMN, LAPTOP_COLUMN = 352, 784  # CSS px of the article column at 400 and 1400 px
 MIN_PX = {"phone": 9.0, "laptop": 11.0}
 
-# Figures not yet redrawn to the sizes above: the architecture maps and block diagrams drawn by
-# the package's diagram modules (transformer_book.figures), whose label sizes are still to change.
-# EVERY ENTRY HERE IS A KNOWN DEFECT: remove it once the figure is redrawn
-# (the test fails on an entry that passes).
-TEXT_SIZE_TO_REDRAW = {
-    # the architecture map and block diagrams drawn by the package
-    "fig-ch13-map", "fig-ch02-map", "fig-ch03-map", "fig-ch04-map", "fig-ch05-map", "fig-ch06-map",
-    "fig-ch07-map", "fig-ch08-map", "fig-ch04-multi-head", "fig-ch07-teacher-forcing",
-    "fig-ch08-label-smoothing", "fig-ch08-decoding-steps",
-}
-
 RELATIVE_SIZES = {"xx-small": 0.579, "x-small": 0.694, "small": 0.833, "medium": 1.0,
                   "large": 1.2, "x-large": 1.44, "xx-large": 1.728}
 FONT_ARG = re.compile(r"\b(?:fontsize|size|labelsize)\s*=\s*(\d+(?:\.\d+)?|\"[a-z-]+\")")
@@ -156,19 +145,15 @@ def test_the_chapters_have_their_figures():
 def test_figure_text_is_large_enough_on_phone_and_laptop():
     base = style_font_pt()
     assert base >= 9, f"the book's style draws {base:g}-pt text"
-    small, fixed = [], []
+    small = []
     for figure in FIGURES:
         font_pt = cell_font_pt(figure["source"], base)
         px = text_px(figure, font_pt)
         too_small = [f"{where} {px[where]:.1f} px (needs {MIN_PX[where]:g})"
                      for where in MIN_PX if px[where] < MIN_PX[where]]
-        line = f"{figure['name']} ({font_pt:g} pt): " + ", ".join(too_small)
-        if too_small and figure["name"] not in TEXT_SIZE_TO_REDRAW:
-            small.append(line)
-        elif not too_small and figure["name"] in TEXT_SIZE_TO_REDRAW:
-            fixed.append(figure["name"])
+        if too_small:
+            small.append(f"{figure['name']} ({font_pt:g} pt): " + ", ".join(too_small))
     assert not small, f"{len(small)} figures with text too small:\n" + "\n".join(small)
-    assert not fixed, f"redrawn, remove from TEXT_SIZE_TO_REDRAW: {fixed}"
 
 
 def test_the_text_size_arithmetic():
