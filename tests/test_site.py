@@ -329,6 +329,23 @@ def test_every_page_has_an_icon(html):
         assert icons and (path.parent / icons[0]).is_file(), (file, icons)
 
 
+def test_no_inline_script_is_repeated_on_a_page(html, pages):
+    # A repeated `const THEBE_JS_URL = ...` is a SyntaxError logged on every page.
+    for file in TOC_FILES:
+        page = (html / f"{file}.html").read_text(encoding="utf-8")
+        scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+        assert len(scripts) == len(set(scripts)), f"{file}: an inline script is repeated"
+        assert page.count("const THEBE_JS_URL") <= 1, file
+
+
+def test_repeated_inline_scripts_are_dropped():
+    page = ("<head><script>const a = 1;</script>\n<script src='x.js'></script>\n"
+            "<script>const a = 1;</script><script>var b;</script></head>")
+    assert _book_site().without_repeated_scripts(page) == (
+        "<head><script>const a = 1;</script>\n<script src='x.js'></script><script>var b;"
+        "</script></head>")
+
+
 def test_no_id_is_repeated_on_a_page(html):
     """Repeated ids break in-page links and the labels that assistive technology looks up (such
     as sphinx-exercise's exercise-content and solution-content, dropped by book_site)."""

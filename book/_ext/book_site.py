@@ -195,11 +195,30 @@ PAGE_FIXES = (
 )
 
 
+_INLINE_SCRIPT = re.compile(r"\s*<script>(.*?)</script>", flags=re.DOTALL)
+
+
+def without_repeated_scripts(page: str) -> str:
+    """``page`` with each inline ``<script>`` kept once. sphinx-thebe and sphinx-togglebutton are
+    set up twice (by jupyter-book and by the theme), and the second ``const THEBE_JS_URL`` is a
+    SyntaxError on every page."""
+    seen: set[str] = set()
+
+    def once(match: re.Match) -> str:
+        if match.group(1) in seen:
+            return ""
+        seen.add(match.group(1))
+        return match.group(0)
+
+    return _INLINE_SCRIPT.sub(once, page)
+
+
 def accessible_page(page: str) -> str:
-    """A written page with :data:`PAGE_FIXES` applied and its Korean text marked."""
+    """A written page with :data:`PAGE_FIXES` applied, each inline script once and its Korean
+    text marked."""
     for pattern, replacement in PAGE_FIXES:
         page = pattern.sub(replacement, page)
-    return mark_korean(page)
+    return mark_korean(without_repeated_scripts(page))
 
 
 REPEATED_IDS = {"exercise-content", "solution-content"}
