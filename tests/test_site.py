@@ -375,6 +375,17 @@ def test_the_pdf_numbers_chapters_as_the_website():
         "\\label{\\detokenize{notebooks/01_rnn_limits::doc}}\n")
 
 
+def test_the_introductions_map_is_not_numbered_in_the_pdf():
+    label = "\\label{\\detokenize{book/intro:fig-architecture}}"
+    tex = ("\\begin{figure}\\sphinxincludegraphics{{architecture}.pdf}\n\\caption{The "
+           "Transformer, cross\\sphinxhyphen{}attention.}" + label + "\\end{figure}")
+    out = _book_site().without_figure_numbers(tex)
+    assert "\\caption" not in out and label in out
+    assert "{\\small The Transformer, cross\\sphinxhyphen{}attention.}\\phantomsection" in out
+    other = tex.replace("book/intro:fig-architecture", "notebooks/01_rnn_limits:fig-ch01-runtime")
+    assert _book_site().without_figure_numbers(other) == other
+
+
 def test_long_tables_get_column_widths_from_their_content():
     widths = _book_site().column_widths([["chapter", "exercise", "what the check verifies"],
                                          ["1", "`ch01-lstm-learning-rate`", "x " * 80]])

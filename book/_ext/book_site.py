@@ -265,6 +265,25 @@ def number_as_the_website(tex: str, numbered: set[str]) -> str:
         lambda m: (NUMBERED if m.group(1) in numbered else UNNUMBERED) + m.group(0), tex)
 
 
+UNNUMBERED_FIGURES = ("book/intro:fig-architecture",)  # unnumbered online too (book.css)
+
+
+def without_figure_numbers(tex: str, labels: tuple[str, ...] = UNNUMBERED_FIGURES) -> str:
+    """The LaTeX with the figures ``labels`` captioned in plain text, not numbered: the
+    introduction's map would be "Fig. 1", next to chapter 1's "Fig. 1.1"."""
+    for label in labels:
+        end = tex.find(f"\\label{{\\detokenize{{{label}}}}}")
+        start = tex.rfind("\\caption{", 0, end)
+        if end < 0 or start < 0 or tex.rfind("\\end{figure}", start, end) >= 0:
+            continue
+        text = tex[start + len("\\caption{"): end].rstrip()
+        if not text.endswith("}"):
+            continue
+        caption = f"\\par\\smallskip{{\\small {text[:-1]}}}\\phantomsection"
+        tex = tex[:start] + caption + tex[end:]
+    return tex
+
+
 def column_widths(rows: list[list[str]], longest: int = 40) -> list[int]:
     """Relative widths of a table's columns from the text of its cells (rows of strings).
 
@@ -301,14 +320,16 @@ def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 
 def _number_the_pdf(app: Sphinx, exception: Exception | None) -> None:
-    """After a LaTeX build: chapters numbered as on the website (:func:`number_as_the_website`)."""
+    """After a LaTeX build: chapters and figures numbered as on the website
+    (:func:`number_as_the_website`, :func:`without_figure_numbers`)."""
     if exception is not None or app.builder.format != "latex":
         return
     numbered = {doc for doc, numbers in app.env.toc_secnumbers.items() if numbers}
     for path in Path(app.outdir).glob("*.tex"):
         tex = path.read_text(encoding="utf-8")
         if "\\begin{document}" in tex:
-            path.write_text(number_as_the_website(tex, numbered), encoding="utf-8")
+            tex = without_figure_numbers(number_as_the_website(tex, numbered))
+            path.write_text(tex, encoding="utf-8")
 
 
 def portable_colab_url(url: str, pagename: str) -> str:
