@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from .._checks import check_integer
 from .corpus import Splits
-from .hangul import TENSES, compose, conjugate, decompose, final_consonant, native_number, particle
+from .hangul import TENSES, _with_final, conjugate, final_consonant, native_number, particle
 
 # (English, Korean): a mix of nouns ending in a vowel and in a consonant.
 SUBJECTS = (
@@ -131,8 +131,7 @@ def honorific_verb(verb: str) -> str:
     stem = verb[:-1]
     final = final_consonant(stem)
     if final == "ㄹ":
-        initial, medial, _ = decompose(stem[-1])
-        stem = stem[:-1] + compose(initial, medial)
+        stem = _with_final(stem, "")
     elif final:
         stem += "으"
     return stem + "시다"
