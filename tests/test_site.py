@@ -223,6 +223,32 @@ def test_math_macros_become_latex_commands():
 
 
 
+def test_formulas_read_as_plain_text_in_search_results():
+    """Sphinx's search quotes a page's text, where a formula is TeX: each carries a plain reading
+    (data-text) that book.js quotes instead (the browser check: test_site_layout.py)."""
+    site = _book_site()
+    macros = CONFIG["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    plain = site.plain_math
+    assert plain(r"\(\sqrt{\dk}\)", macros) == "√d_k"
+    assert plain(r"\[\Attention(Q, K, V) = \softmax\left(\frac{QK^{\top}}{\sqrt{\dk}}\right) V\]",
+                 macros) == "Attention(Q, K, V) = softmax((QKᵀ)/√d_k) V"
+    assert plain(r"\(e^{s_i + c} / \sum_j e^{s_j}\)") == "e^(s_i + c) / Σ_j e^s_j"
+    assert plain(r"\(W_i^Q \in \mathbb{R}^{\dmodel \times \dk}\)", macros) == (
+        "W_i^Q ∈ ℝ^(d_model × d_k)")
+    assert plain(r"\[\begin{aligned} PE_{(pos, 2i)} &= \sin(pos / 10000^{2i/\dmodel}) \\ x &= 1"
+                 r"\end{aligned}\]", macros) == (
+        "PE_(pos, 2i) = sin(pos / 10000^(2i/d_model)) ; x = 1")
+    assert plain(r"\(\{1, 2\} \$5 \& 10\%\)") == "{1, 2} $5 & 10%"
+    assert plain(r"\(\exp(\frac14 \sum_n \log p_n) \quad\text{and}\quad \|x\|^2\)") == (
+        "exp(1/4 Σ_n log p_n) and ‖x‖^2")
+    page = ('<p>by <span class="math notranslate nohighlight">\\(\\frac{a}{b} &lt; "c"\\)</span>'
+            '</p><div class="math notranslate nohighlight">\\[x\\]</div>')
+    assert site.with_plain_math(page) == (
+        '<p>by <span class="math notranslate nohighlight" data-text="a/b &lt; &quot;c&quot;">'
+        '\\(\\frac{a}{b} &lt; "c"\\)</span></p><div class="math notranslate nohighlight" '
+        'data-text="x">\\[x\\]</div>')
+
+
 def test_answers_stay_folded_online(html):
     """A check cell tagged hide-output (its output gives an exercise's answer away) shows its
     output only when the reader unfolds it; the chapters have such cells."""

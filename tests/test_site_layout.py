@@ -4,7 +4,8 @@ What cannot wrap (code, outputs, display math, tables) scrolls in its own box: n
 past the page, or past the article column for what is inside the article; and one search field
 at most is on show. A box that scrolls shows that it does (a shadow on the edge where more is
 hidden), and a table's last column comes into view when it is scrolled. The probe that
-measures this is site_layout.js. Chromium: the first of
+measures this is site_layout.js. The search page, served over HTTP as on the web, quotes the
+pages' text with formulas in plain text. Chromium: the first of
 CHROMIUM (a path), `chromium`, `chromium-browser`, `google-chrome` on the PATH (Debian:
 `apt-get install chromium`). The book is built once per run unless BOOK_HTML names a built one.
 """
@@ -15,6 +16,9 @@ import html as html_lib
 import json
 import re
 import subprocess
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -130,3 +134,37 @@ def test_what_scrolls_shows_that_it_does(reports):
         if box.get("lastColumnInView") is False:
             problems.append(f"{where}: the last column stays out of view")
     assert not problems, f"{len(problems)} boxes hide their overflow:\n" + "\n".join(problems)
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_search_results_quote_the_text_with_formulas_in_plain_text(html, tmp_path):
+    """Sphinx's search page fetches each page found and quotes it around the word (it needs
+    HTTP: a file:// page cannot fetch). The quotes come from the article, not its menus and
+    contents list, and give each formula's plain reading (book.js), not its TeX."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0),
+                                 partial(_QuietHandler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/search.html?q=divide"
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=30000",
+               "--dump-dom", url]
+    try:
+        page = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                              check=False).stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+    quotes = [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", q)).split())
+              for q in re.findall(r'<p class="context">(.*?)</p>', page, flags=re.DOTALL)]
+    assert len(quotes) >= 5, page[-3000:]
+    tex = [q for q in quotes if re.search(r"\\[(\[)\]]|\\[A-Za-z]+\{?", q)]
+    assert not tex, tex
+    assert any("divides by √d_k" in q for q in quotes), quotes
+    assert any("Σ_j" in q for q in quotes), quotes  # chapter 3's softmax shift
+    menus = [q for q in quotes if ".pdf" in q or "2.2. Three roles" in q]
+    assert not menus, menus

@@ -20,6 +20,9 @@
   ``solution-content`` ids, repeated in every exercise, are dropped; and a few attributes of the
   theme and extensions that mislead assistive technology are corrected in the written pages
   (see :data:`PAGE_FIXES`).
+* Search results in plain text. Sphinx's search quotes a page's text, where a formula is still
+  TeX; each formula carries a plain reading (``data-text="√d_k"``, :func:`plain_math`) that
+  ``book/_static/book.js`` quotes instead, from the article alone.
 * The PDF numbers as the website does. In LaTeX every document of the table of contents is a
   chapter, so "Setup" would be chapter 1 and the RNN chapter chapter 2; here the documents the
   website leaves unnumbered (setup, the appendix), and the parts, are unnumbered chapters of the
@@ -29,6 +32,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -93,8 +97,13 @@ def latex_macros(macros: dict[str, str | list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _macros(config: Config) -> dict[str, str | list]:
+    """The book's MathJax macros (``mathjax3_config.tex.macros`` in ``_config.yml``)."""
+    return (config.mathjax3_config or {}).get("tex", {}).get("macros", {})
+
+
 def _add_latex_macros(app: Sphinx, config: Config) -> None:
-    macros = (config.mathjax3_config or {}).get("tex", {}).get("macros", {})
+    macros = _macros(config)
     if macros:
         config.latex_elements = dict(config.latex_elements or {})
         config.latex_elements["preamble"] = (
@@ -213,12 +222,102 @@ def without_repeated_scripts(page: str) -> str:
     return _INLINE_SCRIPT.sub(once, page)
 
 
-def accessible_page(page: str) -> str:
-    """A written page with :data:`PAGE_FIXES` applied, each inline script once and its Korean
-    text marked."""
+# --- Search results ----------------------------------------------------------------------------
+# Sphinx's search quotes a page's text around the word found, where a formula is still its TeX:
+# "Why divide by \(\sqrt{d_k}\)?". Each formula carries a plain reading, data-text="√d_k", that
+# book.js puts in its place.
+
+TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ",
+    "tau": "τ", "phi": "φ", "omega": "ω", "Delta": "Δ", "Theta": "Θ", "Omega": "Ω",
+    "sum": "Σ", "prod": "Π", "sqrt": "√", "cdot": "·", "times": "×", "dots": "…", "ldots": "…",
+    "cdots": "…", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠",
+    "approx": "≈", "in": "∈", "to": "→", "rightarrow": "→", "mapsto": "↦", "leftarrow": "←",
+    "infty": "∞", "odot": "⊙", "oplus": "⊕", "mid": "|", "ell": "ℓ", "partial": "∂",
+    "nabla": "∇", "top": "ᵀ", "quad": " ", "qquad": " ", "lbrace": "{", "rbrace": "}",
+    "sim": "∼", "propto": "∝", "vert": "|", "lvert": "|", "rvert": "|", "Vert": "‖",
+    "lVert": "‖", "rVert": "‖", "mathcal": "", "mathbf": "", "mathrm": "", "boldsymbol": "",
+}
+_DELIMITERS = (("\\(", "\\)"), ("\\[", "\\]"), ("$$", "$$"), ("$", "$"))
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}")
+_STYLE = re.compile(r"\\(?:mathrm|text|textrm|textit|textbf|mathbf|mathit|mathsf|mathtt|mathcal"
+                    r"|boldsymbol|operatorname|mathbb)\s*\{([^{}]*)\}")
+_FRACTION = re.compile(r"\\[dt]?frac\s*(?:\{([^{}]*)\}|(\w))\s*(?:\{([^{}]*)\}|(\w))")
+_ROOT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
+_SCRIPT = re.compile(r"([_^])\s*\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_SIZING = re.compile(r"\\(?:left|right|[bB]igg?[lr]?)\b\s*")
+_ATOM = re.compile(r"[\w.′√]+|\\[A-Za-z]+")
+_ESCAPED = re.compile(r"\\([{}$%&#_|])")  # \{ is a brace of the formula, { a TeX group
+_MATH_ELEMENT = re.compile(
+    r'(<(span|div) class="math notranslate nohighlight")>(.*?)(</\2>)', flags=re.DOTALL)
+
+
+def _group(text: str) -> str:
+    """``text`` as one term: bare if it is one symbol or word or already in parentheses, else
+    in parentheses."""
+    text = text.strip()
+    depth = 0
+    for position, character in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth == 0 and position < len(text) - 1:
+            break
+    else:
+        if text.startswith("(") and text.endswith(")"):
+            return text
+    return text if _ATOM.fullmatch(text) else f"({text})"
+
+
+def plain_math(tex: str, macros: dict[str, str | list] | None = None) -> str:
+    r"""A formula's TeX as plain text, for search results: ``\(\sqrt{\dk}\)`` -> ``√d_k``,
+    ``\frac{e^{s_i}}{\sum_j e^{s_j}}`` -> ``(e^s_i)/(Σ_j e^s_j)``.
+
+    ``macros`` are the book's MathJax macros (``_config.yml``), expanded first.
+    """
+    text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m[1])), tex.strip())  # private use: kept
+    for opening, closing in _DELIMITERS:
+        if text.startswith(opening) and text.endswith(closing) and len(text) > 2 * len(opening):
+            text = text[len(opening):-len(closing)]
+            break
+    replacements = {name: value for name, value in (macros or {}).items() if isinstance(value, str)}
+    for _ in range(3):  # a macro may use another
+        text = _COMMAND.sub(lambda m: replacements.get(m[1], m[0]), text)
+    text = _SIZING.sub("", _ENVIRONMENT.sub(" ", text))
+    text = re.sub(r"(\\[A-Za-z]+)(?=\\)", r"\1 ", text)  # \quad\text{i.e.}: not "quadi.e."
+    text = re.sub(r"\\mathbb\s*\{R\}", "ℝ", text)
+    while True:  # the innermost braces first
+        new = _STYLE.sub(r"\1", text)
+        new = _FRACTION.sub(lambda m: f"{_group(m[1] or m[2])}/{_group(m[3] or m[4])}", new)
+        new = _ROOT.sub(lambda m: "√" + _group(m[1]), new)
+        new = _SCRIPT.sub(lambda m: m[1] + _group(m[2]), new)
+        if new == text:
+            break
+        text = new
+    text = re.sub(r"\\[,;:! ]", " ", text.replace("\\\\", " ; ").replace("&", ""))
+    text = re.sub(r"([,;.:])\s*;", r"\1", text)  # a line break after punctuation
+    text = _COMMAND.sub(lambda m: TEX_SYMBOLS.get(m[1], m[1]), text)
+    text = re.sub("[{}]", "", text).replace(chr(0xE000 + ord("|")), "‖")  # \| is a norm
+    text = re.sub("[\ue000-\ue07f]", lambda m: chr(ord(m[0]) - 0xE000), text)
+    text = re.sub(r"(?<=[^\s(])([ΣΠ])", r" \1", text)  # 1/d Σ_i, not 1/dΣ_i
+    return " ".join(text.replace("^ᵀ", "ᵀ").split())
+
+
+def with_plain_math(page: str, macros: dict[str, str | list] | None = None) -> str:
+    """``page`` with each formula's plain reading (:func:`plain_math`) in its ``data-text``."""
+    def annotate(match: re.Match) -> str:
+        plain = html.escape(plain_math(html.unescape(match[3]), macros))
+        return f'{match[1]} data-text="{plain}">{match[3]}{match[4]}'
+
+    return _MATH_ELEMENT.sub(annotate, page)
+
+
+def accessible_page(page: str, macros: dict[str, str | list] | None = None) -> str:
+    """A written page with :data:`PAGE_FIXES` applied, each inline script once, its Korean
+    text marked and its formulas' plain readings for search results."""
     for pattern, replacement in PAGE_FIXES:
         page = pattern.sub(replacement, page)
-    return mark_korean(without_repeated_scripts(page))
+    return with_plain_math(mark_korean(without_repeated_scripts(page)), macros)
 
 
 REPEATED_IDS = {"exercise-content", "solution-content"}
@@ -236,11 +335,12 @@ def _rewrite_pages(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
+    macros = _macros(app.config)
     for path in out.rglob("*.html"):
         if path.relative_to(out).parts[0] in ("_static", "_sources"):
             continue
         page = path.read_text(encoding="utf-8")
-        fixed = accessible_page(page)
+        fixed = accessible_page(page, macros)
         if fixed != page:
             path.write_text(fixed, encoding="utf-8")
 
