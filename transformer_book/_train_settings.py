@@ -1,5 +1,6 @@
-"""The settings of a ``python -m transformer_book.train`` run: their defaults and limits, and
-how a resumed run takes its checkpoint's settings and refuses flags that contradict them."""
+"""The settings of a ``python -m transformer_book.train`` run: its flags, their defaults and
+limits, and how a resumed run takes its checkpoint's settings and refuses flags that contradict
+them."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from collections.abc import Sequence
 
 from . import _train_eval
 from ._checks import check_choice
+from ._cli import ArgumentParser, finite_float, positive_int
 from ._train_corpus import CORPUS
 from .checkpoints import Checkpoint
 from .model import TransformerConfig
 from .text.data import TASKS
 from .training import TrainingConfig
 
-__all__ = ["RUN_DEFAULTS", "LIMITS", "TRAINING_SETTINGS", "CORPUS_SETTINGS", "recorded_settings",
-           "given_settings", "run_settings", "check_corpus_flags"]
+__all__ = ["build_parser", "RUN_DEFAULTS", "LIMITS", "TRAINING_SETTINGS", "CORPUS_SETTINGS",
+           "recorded_settings", "given_settings", "run_settings", "check_corpus_flags"]
 
 RUN_DEFAULTS: dict[str, object] = {
     "task": "dates-iso", "preset": "small", "dropout": None, "train_size": 8000,
@@ -35,6 +37,64 @@ a few hundred megabytes; more would exhaust a laptop's memory before the first s
 TRAINING_SETTINGS = ("batch_size", "warmup", "lr_factor", "label_smoothing", "seed", "max_tokens",
                      "accumulate")
 CORPUS_SETTINGS = ("data", "src", "tgt", "vocab_size", *_train_eval.OFFICIAL_SETS)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m transformer_book.train",
+        description="Train a Transformer on a generated task (chapter 8) or a parallel corpus "
+                    "(chapter 11) and save a checkpoint.",
+    )
+    d = RUN_DEFAULTS
+    parser.set_defaults(**RUN_DEFAULTS)
+    parser.add_argument("--task", choices=TASKS, help=f"what to learn (default: {d['task']})")
+    parser.add_argument("--preset", choices=TransformerConfig.SIZES,
+                        help=f"model size, a TransformerConfig preset (default: {d['preset']})")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda or mps (default: the best one available)")
+    parser.add_argument("--epochs", type=positive_int, default=10,
+                        help="epochs to train, in all when resuming (default 10)")
+    parser.add_argument("--train-size", type=positive_int,
+                        help=f"training pairs per epoch, new ones every epoch "
+                             f"(default {d['train_size']})")
+    parser.add_argument("--val-size", type=positive_int,
+                        help=f"validation pairs (default {d['val_size']})")
+    parser.add_argument("--test-size", type=positive_int, default=1000,
+                        help="test pairs decoded at the end (default 1000)")
+    parser.add_argument("--data", metavar="PAIRS.tsv",
+                        help="train on a corpus: a TSV file, source<TAB>target per line")
+    parser.add_argument("--src", metavar="FILE",
+                        help="train on a corpus: source sentences, one per line (with --tgt)")
+    parser.add_argument("--tgt", metavar="FILE", help="their translations, line by line")
+    parser.add_argument("--vocab-size", type=positive_int,
+                        help=f"subword pieces of a corpus's vocabulary (default {d['vocab_size']})")
+    parser.add_argument("--batch-size", type=positive_int,
+                        help=f"pairs per batch (default {d['batch_size']})")
+    parser.add_argument("--max-tokens", type=positive_int,
+                        help="batch by tokens instead: padded tokens per batch on each side")
+    parser.add_argument("--accumulate", type=positive_int,
+                        help="batches whose gradients make one step (default 1)")
+    parser.add_argument("--warmup", type=positive_int,
+                        help=f"warmup steps (default {d['warmup']})")
+    parser.add_argument("--lr-factor", type=finite_float,
+                        help=f"multiplies the paper's learning-rate schedule, at most 100 "
+                             f"(default {d['lr_factor']})")
+    parser.add_argument("--dropout", type=finite_float,
+                        help="dropout probability (default: the preset's)")
+    parser.add_argument("--label-smoothing", type=finite_float,
+                        help=f"default {d['label_smoothing']}")
+    parser.add_argument("--seed", type=int, help=f"0 to 2**32 - 1 (default {d['seed']})")
+    parser.add_argument("--compile", action="store_true", help="use torch.compile")
+    parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the training saved in --out (up to --epochs in all), "
+                             "with the settings stored there")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out with a new run")
+    parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
+    _train_eval.add_arguments(parser)
+    return parser
 
 
 def recorded_settings(resume: Checkpoint, out: str) -> dict[str, object]:

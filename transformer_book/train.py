@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import fields
 
@@ -47,14 +48,11 @@ from . import _train_eval
 from ._checks import check_output_path
 from ._cli import (
     EXIT_FAULT,
-    ArgumentParser,
     OutputFailed,
     check_limits,
     exclusive,
     fail,
-    finite_float,
     interrupted,
-    positive_int,
     silence_stdout,
     stop_on_sigterm,
 )
@@ -70,7 +68,7 @@ from ._train_corpus import (
 from ._train_settings import (
     CORPUS_SETTINGS,
     LIMITS,
-    RUN_DEFAULTS,
+    build_parser,
     given_settings,
     run_settings,
 )
@@ -79,66 +77,8 @@ from .loops import NonFiniteLossError
 from .model import Transformer, TransformerConfig
 from .runtime import init_distributed, leave_distributed, set_seed
 from .text.corpus import corpus_splits
-from .text.data import TASKS, task_pairs, task_tokenizer
+from .text.data import task_pairs, task_tokenizer
 from .training import TrainingConfig, fit
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="python -m transformer_book.train",
-        description="Train a Transformer on a generated task (chapter 8) or a parallel corpus "
-                    "(chapter 11) and save a checkpoint.",
-    )
-    d = RUN_DEFAULTS
-    parser.set_defaults(**RUN_DEFAULTS)
-    parser.add_argument("--task", choices=TASKS, help=f"what to learn (default: {d['task']})")
-    parser.add_argument("--preset", choices=TransformerConfig.SIZES,
-                        help=f"model size, a TransformerConfig preset (default: {d['preset']})")
-    parser.add_argument("--device", default=None,
-                        help="cpu, cuda or mps (default: the best one available)")
-    parser.add_argument("--epochs", type=positive_int, default=10,
-                        help="epochs to train, in all when resuming (default 10)")
-    parser.add_argument("--train-size", type=positive_int,
-                        help=f"training pairs per epoch, new ones every epoch "
-                             f"(default {d['train_size']})")
-    parser.add_argument("--val-size", type=positive_int,
-                        help=f"validation pairs (default {d['val_size']})")
-    parser.add_argument("--test-size", type=positive_int, default=1000,
-                        help="test pairs decoded at the end (default 1000)")
-    parser.add_argument("--data", metavar="PAIRS.tsv",
-                        help="train on a corpus: a TSV file, source<TAB>target per line")
-    parser.add_argument("--src", metavar="FILE",
-                        help="train on a corpus: source sentences, one per line (with --tgt)")
-    parser.add_argument("--tgt", metavar="FILE", help="their translations, line by line")
-    parser.add_argument("--vocab-size", type=positive_int,
-                        help=f"subword pieces of a corpus's vocabulary (default {d['vocab_size']})")
-    parser.add_argument("--batch-size", type=positive_int,
-                        help=f"pairs per batch (default {d['batch_size']})")
-    parser.add_argument("--max-tokens", type=positive_int,
-                        help="batch by tokens instead: padded tokens per batch on each side")
-    parser.add_argument("--accumulate", type=positive_int,
-                        help="batches whose gradients make one step (default 1)")
-    parser.add_argument("--warmup", type=positive_int,
-                        help=f"warmup steps (default {d['warmup']})")
-    parser.add_argument("--lr-factor", type=finite_float,
-                        help=f"multiplies the paper's learning-rate schedule, at most 100 "
-                             f"(default {d['lr_factor']})")
-    parser.add_argument("--dropout", type=finite_float,
-                        help="dropout probability (default: the preset's)")
-    parser.add_argument("--label-smoothing", type=finite_float,
-                        help=f"default {d['label_smoothing']}")
-    parser.add_argument("--seed", type=int, help=f"0 to 2**32 - 1 (default {d['seed']})")
-    parser.add_argument("--compile", action="store_true", help="use torch.compile")
-    parser.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the training saved in --out (up to --epochs in all), "
-                             "with the settings stored there")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --out with a new run")
-    parser.add_argument("--out", default="model.pt", help="checkpoint path (default model.pt)")
-    _train_eval.add_arguments(parser)
-    return parser
 
 
 def _identity(path: str) -> tuple[int, int, int] | None:
@@ -191,127 +131,178 @@ def _main(argv: Sequence[str] | None = None) -> int:
         check_limits(args, LIMITS)
     except (TypeError, ValueError) as exc:
         return fail(str(exc))
-    before = _identity(args.out)
-    if before is not None and not (args.resume or args.overwrite):
+    run = _Run(args, _identity(args.out))
+    if run.before is not None and not (args.resume or args.overwrite):
         return fail(f"--out {args.out} already exists; add --resume to continue its training "
                     f"or --overwrite to replace it")
-    phase = "setup"
     try:
-        try:
-            device, rank, _ = init_distributed(args.device)
-            resume = load_checkpoint(args.out, device) if args.resume and before else None
-            settings = run_settings(args, given_settings(build_parser(), argv), resume)
-            training = {f.name: settings[f.name] for f in fields(TrainingConfig)
-                        if f.name in settings}
-            config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
-                                    compile=args.compile,
-                                    progress=False if args.no_progress else None)
-            _train_eval.check_averaging(args)
-        except (CheckpointError, ValueError, TypeError) as exc:
-            return fail(str(exc))
-        say = say_and_flush if rank == 0 else _quiet
-        if args.resume and resume is None:
-            say(f"no checkpoint at {args.out} yet: starting a new run")
-        elif resume is not None:
-            say(f"resuming from {args.out} after epoch {resume.epoch}")
-        task, seed = settings["task"], settings["seed"]
-        if resume is None:
-            set_seed(seed)  # the same initial weights on every run (and in every process)
-        preset = getattr(TransformerConfig, settings["preset"])
-        overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
-        overrides.update(_train_eval.size_overrides(settings))
-
-        try:
-            if task == CORPUS:
-                phase = "reading the corpus"
-                official = _train_eval.read_official_sets(settings)
-                splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
-                                       **_train_eval.held_out(official))
-                settings["fingerprint"] = check_corpus(args.out, settings, splits, resume)
-                if resume is not None and not isinstance(resume.extra.get("fingerprint"), str):
-                    say(f"note: {args.out} holds no fingerprint of its corpus (an older "
-                        f"checkpoint): the corpus given is taken to be the one it was "
-                        f"trained on")
-                tokenizer = (resume.tokenizer if resume is not None
-                             else shared_tokenizer(splits, settings["vocab_size"]))
-            else:
-                tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
-            model = resume.model if resume is not None else \
-                Transformer(preset(len(tokenizer), **overrides))
-        except (OSError, ValueError, TypeError) as exc:
-            return fail(str(exc))
-        if task == CORPUS:
-            train, val, test = (fit_to_length(part, tokenizer, model.config.max_len)
-                                for part in splits)
-            test = test[: args.test_size]
-            if official.validation is not None:
-                val = fit_to_length(official.validation, tokenizer, model.config.max_len)
-            if not train:
-                return fail(f"every training pair has a side longer than the model's "
-                            f"max_len - 1 = {model.config.max_len - 1} tokens")
-            what = (f"{len(train)} training pairs, subword vocabulary of {len(tokenizer)} "
-                    f"pieces")
-        else:
-            what = f"{settings['train_size']} fresh training pairs per epoch"
-        n_params = sum(p.numel() for p in model.parameters())
-        say(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
-            f"{device}, {what}")
-
-        if task != CORPUS:
-            phase = "data generation"
-            val = task_pairs(task, settings["val_size"], "validation", seed)
-            test = task_pairs(task, args.test_size, "test", seed)
-
-            def train(epoch: int) -> list[tuple[str, str]]:  # fresh pairs every epoch
-                nonlocal phase
-                phase = f"training (epoch {epoch})"
-                return task_pairs(task, settings["train_size"], "train", 1000 * seed + epoch)
-        else:
-            phase = "training"
-
-        extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
-                                          *CORPUS_SETTINGS)}
-        if task == CORPUS:
-            extra["fingerprint"] = settings["fingerprint"]
-        keeper = _train_eval.epoch_keeper(model, args)
-        try:
-            fit(model, tokenizer, train, val, config, device=device, checkpoint_path=args.out,
-                resume=resume, extra=extra, on_epoch_end=keeper, log=say)
-        except NonFiniteLossError as exc:
-            return fail(f"{exc}; {on_disk(args.out, before)}")
-        except ValueError as exc:
-            return fail(f"{exc}; {on_disk(args.out, before)}")
-        except (BrokenPipeError, OutputFailed):
-            raise
-        except OSError as exc:
-            return fail(f"cannot write {args.out}: {exc.strerror or exc}; "
-                        f"{on_disk(args.out, before)}", EXIT_FAULT)
-        phase = "leaving the process group"
+        run.set_up(argv)
+        run.prepare()
+        run.train()
+        run.phase = "leaving the process group"
         leave_distributed(together=True)  # the others have nothing left to do
-        if rank != 0:
-            return 0
-        phase = "the test decode"
-        test_set = (official.test if task == CORPUS and official.test is not None
-                    else _train_eval.split_test_set(test, task, settings))
-        try:
-            report = _train_eval.final_report(model, tokenizer, test_set, args, keeper, extra)
-        except OSError as exc:
-            return fail(f"cannot write the averaged model: {exc.strerror or exc}; "
-                        f"{on_disk(args.out, before)}", EXIT_FAULT)
-        say(report)
+        if run.rank == 0:
+            run.test()
+    except _Failed as exc:
+        return fail(*exc.args)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
-        return interrupted(f"during {phase}; {on_disk(args.out, before)}", exc)
+        return interrupted(f"during {run.phase}; {run.on_disk()}", exc)
     except BrokenPipeError:  # e.g. `| head -1`: stop, but say what is on disk
         silence_stdout()
-        return fail(f"standard output was closed during {phase}; {on_disk(args.out, before)}",
+        return fail(f"standard output was closed during {run.phase}; {run.on_disk()}",
                     EXIT_FAULT)
     except OutputFailed as exc:  # e.g. > /dev/full
         silence_stdout()
-        return fail(f"cannot write to standard output ({exc}) during {phase}; "
-                    f"{on_disk(args.out, before)}", EXIT_FAULT)
+        return fail(f"cannot write to standard output ({exc}) during {run.phase}; "
+                    f"{run.on_disk()}", EXIT_FAULT)
     finally:
         leave_distributed()
     return 0
+
+
+class _Failed(Exception):
+    """Ends the run with ``fail(message[, code])``: one line, exit code 2 (or ``code``)."""
+
+
+class _Run:
+    """One run of the command, in the order of ``_main``: set up, prepare the tokenizer, model
+    and data, train, and (rank 0) decode the test set. ``phase`` names what it is doing, for
+    the last line of an interrupted run."""
+
+    def __init__(self, args: Namespace, before: tuple[int, int, int] | None):
+        self.args, self.before, self.phase = args, before, "setup"
+
+    def on_disk(self) -> str:
+        return on_disk(self.args.out, self.before)
+
+    def set_up(self, argv: Sequence[str] | None) -> None:
+        """The device, this process's rank, the checkpoint to resume, the run's settings and
+        the training configuration; the seed of a new run."""
+        args = self.args
+        try:
+            self.device, self.rank, _ = init_distributed(args.device)
+            self.resume = load_checkpoint(args.out, self.device) if args.resume and self.before \
+                else None
+            self.settings = run_settings(args, given_settings(build_parser(), argv), self.resume)
+            training = {f.name: self.settings[f.name] for f in fields(TrainingConfig)
+                        if f.name in self.settings}
+            self.config = TrainingConfig(**training, epochs=args.epochs, amp=not args.no_amp,
+                                         compile=args.compile,
+                                         progress=False if args.no_progress else None)
+            _train_eval.check_averaging(args)
+        except (CheckpointError, ValueError, TypeError) as exc:
+            raise _Failed(str(exc)) from exc
+        self.say = say_and_flush if self.rank == 0 else _quiet
+        if args.resume and self.resume is None:
+            self.say(f"no checkpoint at {args.out} yet: starting a new run")
+        elif self.resume is not None:
+            self.say(f"resuming from {args.out} after epoch {self.resume.epoch}")
+        if self.resume is None:
+            set_seed(self.settings["seed"])  # the same initial weights on every run (and process)
+
+    def prepare(self) -> None:
+        """The tokenizer and the model (a new one, or the checkpoint's), then the data: the
+        corpus's parts cut to the model's length, or the generated validation and test pairs
+        and a training set drawn afresh every epoch."""
+        settings, resume, task = self.settings, self.resume, self.settings["task"]
+        preset = getattr(TransformerConfig, settings["preset"])
+        overrides = {} if settings["dropout"] is None else {"dropout": settings["dropout"]}
+        overrides.update(_train_eval.size_overrides(settings))
+        try:
+            if task == CORPUS:
+                self._read_corpus()
+            else:
+                self.tokenizer = resume.tokenizer if resume is not None else task_tokenizer(task)
+            self.model = resume.model if resume is not None else \
+                Transformer(preset(len(self.tokenizer), **overrides))
+        except (OSError, ValueError, TypeError) as exc:
+            raise _Failed(str(exc)) from exc
+        if task == CORPUS:
+            what = self._cut_corpus()
+        else:
+            what = f"{settings['train_size']} fresh training pairs per epoch"
+        n_params = sum(p.numel() for p in self.model.parameters())
+        self.say(f"task {task}, preset {settings['preset']} ({n_params:,} parameters), device "
+                 f"{self.device}, {what}")
+        if task != CORPUS:
+            self.phase = "data generation"
+            seed = settings["seed"]
+            self.val = task_pairs(task, settings["val_size"], "validation", seed)
+            self.test_pairs = task_pairs(task, self.args.test_size, "test", seed)
+            self.train_pairs = self._fresh_pairs
+
+    def _fresh_pairs(self, epoch: int) -> list[tuple[str, str]]:
+        """The training pairs of a generated task: new ones every epoch."""
+        self.phase = f"training (epoch {epoch})"
+        settings = self.settings
+        return task_pairs(settings["task"], settings["train_size"], "train",
+                          1000 * settings["seed"] + epoch)
+
+    def _read_corpus(self) -> None:
+        """The corpus split (official sets in place of the parts they replace), checked against
+        the checkpoint's fingerprint when resuming, and its tokenizer."""
+        settings, resume = self.settings, self.resume
+        self.phase = "reading the corpus"
+        self.official = _train_eval.read_official_sets(settings)
+        self.splits = corpus_splits(settings["data"], settings["src"], settings["tgt"],
+                                    **_train_eval.held_out(self.official))
+        settings["fingerprint"] = check_corpus(self.args.out, settings, self.splits, resume)
+        if resume is not None and not isinstance(resume.extra.get("fingerprint"), str):
+            self.say(f"note: {self.args.out} holds no fingerprint of its corpus (an older "
+                     f"checkpoint): the corpus given is taken to be the one it was trained on")
+        self.tokenizer = (resume.tokenizer if resume is not None
+                          else shared_tokenizer(self.splits, settings["vocab_size"]))
+
+    def _cut_corpus(self) -> str:
+        """The corpus's parts without the pairs longer than the model's ``max_len``; what the
+        run trains on, in words."""
+        max_len = self.model.config.max_len
+        train, val, test = (fit_to_length(part, self.tokenizer, max_len) for part in self.splits)
+        if self.official.validation is not None:
+            val = fit_to_length(self.official.validation, self.tokenizer, max_len)
+        if not train:
+            raise _Failed(f"every training pair has a side longer than the model's "
+                          f"max_len - 1 = {max_len - 1} tokens")
+        self.train_pairs, self.val, self.test_pairs = train, val, test[: self.args.test_size]
+        return f"{len(train)} training pairs, subword vocabulary of {len(self.tokenizer)} pieces"
+
+    def train(self) -> None:
+        """``fit``, with a checkpoint after every epoch (and the epochs kept for
+        ``--average-last``)."""
+        args, settings = self.args, self.settings
+        if settings["task"] == CORPUS:
+            self.phase = "training"
+        self.extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
+                                               *CORPUS_SETTINGS)}
+        if settings["task"] == CORPUS:
+            self.extra["fingerprint"] = settings["fingerprint"]
+        self.keeper = _train_eval.epoch_keeper(self.model, args)
+        try:
+            fit(self.model, self.tokenizer, self.train_pairs, self.val, self.config,
+                device=self.device, checkpoint_path=args.out, resume=self.resume,
+                extra=self.extra, on_epoch_end=self.keeper, log=self.say)
+        except (NonFiniteLossError, ValueError) as exc:
+            raise _Failed(f"{exc}; {self.on_disk()}") from exc
+        except (BrokenPipeError, OutputFailed):
+            raise
+        except OSError as exc:
+            raise _Failed(f"cannot write {args.out}: {exc.strerror or exc}; {self.on_disk()}",
+                          EXIT_FAULT) from exc
+
+    def test(self) -> None:
+        """Decode and score the test set (the official one if given), and say so."""
+        self.phase = "the test decode"
+        task = self.settings["task"]
+        official = self.official.test if task == CORPUS else None
+        test_set = (official if official is not None
+                    else _train_eval.split_test_set(self.test_pairs, task, self.settings))
+        try:
+            report = _train_eval.final_report(self.model, self.tokenizer, test_set, self.args,
+                                              self.keeper, self.extra)
+        except OSError as exc:
+            raise _Failed(f"cannot write the averaged model: {exc.strerror or exc}; "
+                          f"{self.on_disk()}", EXIT_FAULT) from exc
+        self.say(report)
 
 
 if __name__ == "__main__":
