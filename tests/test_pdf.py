@@ -97,6 +97,15 @@ def test_chapters_and_figures_are_numbered_as_on_the_website(latex, text):
     assert tex.count("\\setcounter{secnumdepth}{\\booknumbereddepth}") == len(CHAPTERS)
 
 
+def test_the_introduction_reads_as_on_the_website(text):
+    """Its chapter table gives each title one line (tabulary once set them one word a line), and
+    its pages have no running footer ("CONTENTS", the mark of the contents before them)."""
+    assert re.search(r"(?m)^\s*1\s+The limits of recurrent networks\s+why an RNN", text)
+    assert re.search(r"(?m)^\s*13\s+The decoder alone\s+the decoder-only", text)  # both digits
+    footers = re.findall(r"(?m)^\s*(?:CONTENTS\s+\d+|\d+\s+CONTENTS)\s*$", text)
+    assert not footers, footers
+
+
 def test_no_space_after_an_apostrophe(text):
     """xetexko spaces a closing curly quote as CJK punctuation: "PyTorch’ s", "book’ s"."""
     spaced = re.findall(r"\w+’ s\b", text)

@@ -412,7 +412,14 @@ def test_the_introductions_map_is_not_numbered_in_the_pdf():
     assert _book_site().without_figure_numbers(other) == other
 
 
+def test_the_introduction_has_no_running_footer_in_the_pdf():
+    label = "\\phantomsection\\label{\\detokenize{book/intro::doc}}"
+    tex = f"\\sphinxtableofcontents\n{label}\n\\sphinxAtStartPar\nThis book"
+    assert _book_site().unmarked_opening(tex, "book/intro") == (
+        f"\\sphinxtableofcontents\n{label}\\markboth{{}}{{}}\n\\sphinxAtStartPar\nThis book")
+
+
 def test_long_tables_get_column_widths_from_their_content():
     widths = _book_site().column_widths([["chapter", "exercise", "what the check verifies"],
                                          ["1", "`ch01-lstm-learning-rate`", "x " * 80]])
-    assert widths == [14, 50, 48]
+    assert widths == [17, 53, 51]

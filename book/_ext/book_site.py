@@ -26,8 +26,9 @@
 * The PDF numbers as the website does. In LaTeX every document of the table of contents is a
   chapter, so "Setup" would be chapter 1 and the RNN chapter chapter 2; here the documents the
   website leaves unnumbered (setup, the appendix), and the parts, are unnumbered chapters of the
-  PDF too. A table too long for ``tabulary`` (a ``longtable``) gets column widths from its
-  content, so that its cells wrap instead of running off the page.
+  PDF too; the introduction's pages have no running footer ("CONTENTS" otherwise). Every table
+  gets column widths from its content, so that its cells wrap instead of running off the page
+  or standing one word a line.
 """
 
 from __future__ import annotations
@@ -384,24 +385,37 @@ def without_figure_numbers(tex: str, labels: tuple[str, ...] = UNNUMBERED_FIGURE
     return tex
 
 
+def unmarked_opening(tex: str, root: str) -> str:
+    """The LaTeX with no running footer on the pages of the document ``root`` (the
+    introduction, whose title is the book's: it has no chapter heading, and the footer would
+    say "CONTENTS", the last mark before it)."""
+    label = f"\\phantomsection\\label{{\\detokenize{{{root}::doc}}}}"
+    return tex.replace(label, label + "\\markboth{}{}", 1)
+
+
+PADDING = 3  # characters: about LaTeX's 2 \tabcolsep (12 pt) at the tables' font size
+
+
 def column_widths(rows: list[list[str]], longest: int = 40) -> list[int]:
     """Relative widths of a table's columns from the text of its cells (rows of strings).
 
     A column gets its longest word (which cannot break: code such as an exercise label) plus
-    its longest cell, counted up to ``longest`` characters (prose wraps).
+    its longest cell, counted up to ``longest`` characters (prose wraps), plus ``PADDING`` for
+    the space on either side of its cells (which Sphinx takes out of each column's share: a
+    column of "12" would otherwise hold one digit).
     """
     columns = list(zip(*rows, strict=True)) if rows else []
     widths = []
     for cells in columns:
         word = max((len(w) for cell in cells for w in cell.split()), default=0)
-        widths.append(max(1, word + min(longest, max(len(cell) for cell in cells))))
+        widths.append(max(1, word + min(longest, max(len(cell) for cell in cells))) + PADDING)
     return widths
 
 
 def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """LaTeX: a table long enough for ``longtable`` (more than 30 rows) or of five columns or
-    more, with no widths of its own, gets :func:`column_widths` (Sphinx otherwise sets it in
-    columns that never wrap, or too narrow for an exercise label)."""
+    """LaTeX: a table with no widths of its own gets :func:`column_widths`. Sphinx otherwise
+    sets a long one in columns that never wrap, and ``tabulary`` gives a column of short cells
+    beside a long one a word's width (the introduction's chapter titles, one word a line)."""
     if app.builder.format != "latex":
         return
     for table in doctree.findall(nodes.table):
@@ -411,8 +425,7 @@ def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> N
             rows = [[entry.astext() for entry in row.findall(nodes.entry)]
                     for row in tgroup.findall(nodes.row)]
             specs = [c for c in tgroup.children if isinstance(c, nodes.colspec)]
-            wide = len(specs) >= 5  # labels in narrow columns run off the page (the guide's plan)
-            if (len(rows) <= 31 and not wide) or any(len(row) != len(specs) for row in rows):
+            if any(len(row) != len(specs) for row in rows):
                 continue
             for spec, width in zip(specs, column_widths(rows), strict=True):
                 spec["colwidth"] = width
@@ -421,7 +434,8 @@ def _latex_table_widths(app: Sphinx, doctree: nodes.document, docname: str) -> N
 
 def _number_the_pdf(app: Sphinx, exception: Exception | None) -> None:
     """After a LaTeX build: chapters and figures numbered as on the website
-    (:func:`number_as_the_website`, :func:`without_figure_numbers`)."""
+    (:func:`number_as_the_website`, :func:`without_figure_numbers`), and the introduction without
+    a running footer (:func:`unmarked_opening`)."""
     if exception is not None or app.builder.format != "latex":
         return
     numbered = {doc for doc, numbers in app.env.toc_secnumbers.items() if numbers}
@@ -429,6 +443,7 @@ def _number_the_pdf(app: Sphinx, exception: Exception | None) -> None:
         tex = path.read_text(encoding="utf-8")
         if "\\begin{document}" in tex:
             tex = without_figure_numbers(number_as_the_website(tex, numbered))
+            tex = unmarked_opening(tex, app.config.root_doc)
             path.write_text(tex, encoding="utf-8")
 
 
