@@ -83,3 +83,19 @@ def test_no_import_circle():
     for module in sorted(graph):
         if module not in state and (found := circle_from(module, [module])):
             raise AssertionError(" -> ".join(found))
+
+
+def test_the_readme_and_the_package_docstring_name_every_module():
+    """A reader finds every module of the package in the README's package table and in the
+    package's docstring."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8")))
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        if f"`{path.name}`" not in readme:
+            missing.append(f"README: {path.relative_to(PACKAGE)}")
+        if f"``{path.stem}``" not in docstring:
+            missing.append(f"docstring: {path.relative_to(PACKAGE)}")
+    assert not missing, missing

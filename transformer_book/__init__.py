@@ -14,11 +14,13 @@ The layout shows the architecture; each layer imports only from the layers below
   ``bucketing``, ``metrics``, ``data``, ``hangul``, ``korean_grammar``, ``download``,
   ``datasets``); it imports no model.
 - Training and decoding: ``batching``, ``schedule``, ``decoding``, ``checkpoints`` (written
-  through ``_files``), ``resuming``, ``training`` (``fit``), ``averaging``, ``scoring``.
+  through ``_files``), ``resuming``, ``loops`` (an epoch, an evaluation), ``training``
+  (``fit``), ``averaging``, ``scoring``.
 - The command lines on top: ``train``, ``translate`` and ``evaluate`` (``python -m
-  transformer_book.train``), sharing ``_cli``, with ``_train_eval`` and ``_train_corpus``.
+  transformer_book.train``), sharing ``_cli``; ``train`` with ``_train_settings`` (its flags),
+  ``_train_eval`` and ``_train_corpus``.
 - ``figures/``: the book's drawings (``plotting``, ``architecture``, ``attention_diagrams``,
-  ``decoding_diagrams``); nothing else imports them.
+  ``decoding_diagrams``, drawn with ``_drawing``); nothing else imports them.
 """
 
 from .attention import KVCache, MultiHeadAttention, scaled_dot_product_attention
