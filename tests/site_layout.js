@@ -5,7 +5,7 @@
 // in a box that scrolls sideways. Only the outermost such element is listed. It also counts the
 // search fields on show, lists the boxes that scroll sideways (display maths, tables) with what
 // shows that they do, and what a reader can reach of a table by scrolling it to its end, and
-// measures the figures' images. The report is written as JSON into a pre element with the id
+// measures the figures' images and counts the icons drawn and missing. The report is written as JSON into a pre element with the id
 // site-probe.
 "use strict";
 
@@ -57,7 +57,18 @@ function overflowing(win) {
     .filter(el => el.getClientRects().length > 0 && !el.closest("dialog:not([open])")
             && win.getComputedStyle(el).visibility !== "hidden").length;
   return {width: page, found: found, searches: searches, scrollers: scrollers(win),
-          figures: figures(doc)};
+          figures: figures(doc), icons: icons(doc)};
+}
+
+// The theme's icons (<i class="fa-solid fa-bars">): Font Awesome's script replaces each by an
+// SVG, which holds its "missing" sign when the script has no such icon (book_site loads a
+// subset of them); an <i> left as it was is not drawn either.
+function icons(doc) {
+  const svgs = Array.from(doc.querySelectorAll("svg.svg-inline--fa"));
+  const missing = svgs.filter(svg => svg.querySelector(".missing"))
+    .map(svg => svg.getAttribute("data-icon"));
+  const left = Array.from(doc.querySelectorAll('i[class*="fa-"]')).map(i => i.className);
+  return {drawn: svgs.length - missing.length, missing: missing.concat(left)};
 }
 
 // The boxes of display maths, tables, code and outputs whose content is wider than they are:

@@ -249,6 +249,39 @@ def test_formulas_read_as_plain_text_in_search_results():
         'data-text="x">\\[x\\]</div>')
 
 
+def test_icon_subset_keeps_the_icons_named_or_aliased():
+    subset = _book_site().icon_subset
+    script = ('/*! licence */\n(()=>{var a={bars:[448,512,["navicon"],"f0c9","M0 9"],'
+              '"file-pdf":[512,512,[],"f1c1","M1"],pencil:[512,512,[9999,"pencil-alt"],"f303",'
+              '"M2"],duo:[1,2,[],"e0",["M3","M4"]]};f(a)})();\n//# sourceMappingURL=x.js.map')
+    assert subset(script, {"pencil-alt"}) == ('/*! licence */\n(()=>{var a={pencil:[512,512,'
+                                             '[9999,"pencil-alt"],"f303","M2"]};f(a)})();\n')
+    assert subset(script, {"bars", "duo"}) == (
+        '/*! licence */\n(()=>{var a={bars:[448,512,["navicon"],"f0c9","M0 9"],duo:[1,2,[],"e0",'
+        '["M3","M4"]]};f(a)})();\n')
+    assert subset(script, set()) == '/*! licence */\n(()=>{var a={};f(a)})();\n'
+
+
+def test_pages_load_the_icons_they_use_not_all_of_font_awesome(html, pages):
+    """The theme's Font Awesome script holds 2,000 icons (1.5 MB); the pages load a subset with
+    the icons they name (drawn in a browser: test_site_layout.py)."""
+    site = _book_site()
+    subset = (html / site.ICON_SUBSET).read_text(encoding="utf-8")
+    assert len(subset) < 200_000, len(subset)
+    kept = set()
+    for match in site._ICON.finditer(subset):
+        kept |= {match[1] or match[2], *re.findall(r'"([a-z0-9-]+)"', match[3])}
+    used, full = set(), []
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'<i class="[^"]*\bfa-([a-z0-9-]+)', text))
+        themed = "pydata-sphinx-theme.js" in text  # not index.html, a redirect
+        if "scripts/fontawesome.js" in text or (themed and "book-icons.js?v=" not in text):
+            full.append(str(path.relative_to(html)))
+    assert not full, f"pages that load all of Font Awesome or no icons: {full}"
+    assert used - {"solid", "lg"} <= kept, sorted(used - kept)
+
+
 def test_answers_stay_folded_online(html):
     """A check cell tagged hide-output (its output gives an exercise's answer away) shows its
     output only when the reader unfolds it; the chapters have such cells."""

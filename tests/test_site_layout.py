@@ -136,6 +136,19 @@ def test_what_scrolls_shows_that_it_does(reports):
     assert not problems, f"{len(problems)} boxes hide their overflow:\n" + "\n".join(problems)
 
 
+def test_every_icon_is_drawn(reports):
+    """The pages load a subset of Font Awesome's icons (book_site.icon_subset): every icon of
+    the header, the sidebar and the page navigation is drawn, at both widths."""
+    problems = []
+    for width in WIDTHS:
+        for file, page in sorted(reports[width].items()):
+            icons = page.get("icons", {})
+            if not icons.get("drawn"):
+                problems.append(f"{file} at {width} px: no icon drawn ({icons})")
+            problems += [f"{file} at {width} px: {c} not drawn" for c in icons.get("missing", [])]
+    assert not problems, "\n".join(problems[:40])
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass

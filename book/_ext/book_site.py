@@ -20,6 +20,8 @@
   ``solution-content`` ids, repeated in every exercise, are dropped; and a few attributes of the
   theme and extensions that mislead assistive technology are corrected in the written pages
   (see :data:`PAGE_FIXES`).
+* Icons: the pages load the 17 icons of Font Awesome they use (80 KB), not the theme's 2,000
+  (1.5 MB, a third of a first visit): :func:`icon_subset`.
 * Search results in plain text. Sphinx's search quotes a page's text, where a formula is still
   TeX; each formula carries a plain reading (``data-text="√d_k"``, :func:`plain_math`) that
   ``book/_static/book.js`` quotes instead, from the article alone.
@@ -33,6 +35,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator
@@ -331,17 +334,70 @@ def _drop_repeated_ids(app: Sphinx, doctree: nodes.document, docname: str) -> No
             section["ids"] = [i for i in section["ids"] if i not in REPEATED_IDS]
 
 
+# --- Icons -------------------------------------------------------------------------------------
+# The theme loads Font Awesome's script with all its 2,000 icons (1.5 MB, a third of a first
+# visit); the pages use about 20. They load a copy with those alone.
+
+ICON_SCRIPT = "_static/scripts/fontawesome.js"
+ICON_SUBSET = "_static/scripts/book-icons.js"  # beside the licence file its first line names
+# One icon of the script: name:[width,height,[aliases],"unicode","path" or ["path","path"]].
+_ICON = re.compile(r'(?:"([a-z0-9-]+)"|([a-z0-9_$]+)):\[\d+,\d+,\[([^\]]*)\],"[0-9a-f]+",'
+                   r'(?:"[^"]*"|\["[^"]*","[^"]*"\])\]')
+_ICON_CLASS = re.compile(r"\bfa-([a-z0-9-]+)")
+_ICON_TAG = re.compile(r'(src="[^"]*?_static/)scripts/fontawesome\.js(?:\?[^"]*)?"')
+
+
+def icon_subset(script: str, used: set[str]) -> str:
+    """Font Awesome's script with only the icons named (or aliased) in ``used``, its code and
+    licence line unchanged; without the source map comment (the map is of the whole script)."""
+    pieces: list[str] = []
+    position = 0
+    for match in _ICON.finditer(script):
+        pieces.append(script[position:match.start()])
+        position = match.end()
+        if {match[1] or match[2], *re.findall(r'"([a-z0-9-]+)"', match[3])} & used:
+            pieces.append(match[0])
+        elif script.startswith(",", position):  # the comma after it goes with it
+            position += 1
+        else:  # the last of its object: the comma before it goes
+            last = next((i for i in range(len(pieces) - 1, -1, -1) if pieces[i]), None)
+            if last is not None and pieces[last].endswith(","):
+                pieces[last] = pieces[last][:-1]
+    pieces.append(script[position:])
+    return re.sub(r"\n?//# sourceMappingURL=\S+\s*$", "\n", "".join(pieces))
+
+
+def _write_icon_subset(out: Path) -> str | None:
+    """Write :data:`ICON_SUBSET` with the icons the pages and scripts of ``out`` name; its URL
+    suffix (a hash of its content, so that a browser never keeps an old one), or ``None`` if the
+    theme has no such script."""
+    source = out / ICON_SCRIPT
+    if not source.is_file():
+        return None
+    used: set[str] = set()
+    for path in [*out.rglob("*.html"), *(out / "_static").rglob("*.js")]:
+        if path not in (source, out / ICON_SUBSET):
+            used.update(_ICON_CLASS.findall(path.read_text(encoding="utf-8", errors="replace")))
+    subset = icon_subset(source.read_text(encoding="utf-8"), used)
+    (out / ICON_SUBSET).write_text(subset, encoding="utf-8")
+    return hashlib.sha256(subset.encode()).hexdigest()[:12]
+
+
 def _rewrite_pages(app: Sphinx, exception: Exception | None) -> None:
-    """After an HTML build: every page of the book through :func:`accessible_page`."""
+    """After an HTML build: every page of the book through :func:`accessible_page`, loading
+    the icons it uses (:func:`icon_subset`) instead of all of Font Awesome's."""
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
     macros = _macros(app.config)
+    digest = _write_icon_subset(out)
     for path in out.rglob("*.html"):
         if path.relative_to(out).parts[0] in ("_static", "_sources"):
             continue
         page = path.read_text(encoding="utf-8")
         fixed = accessible_page(page, macros)
+        if digest is not None:
+            fixed = _ICON_TAG.sub(rf'\g<1>{ICON_SUBSET.split("/", 1)[1]}?v={digest}"', fixed)
         if fixed != page:
             path.write_text(fixed, encoding="utf-8")
 
