@@ -4,9 +4,9 @@
 // for elements inside the article (or whose words spill that far out of them), and do not sit
 // in a box that scrolls sideways. Only the outermost such element is listed. It also counts the
 // search fields on show, lists the boxes that scroll sideways (display maths, tables) with what
-// shows that they do, and what a reader can reach of a table by scrolling it to its end, and
-// measures the figures' images and counts the icons drawn and missing. The report is written as JSON into a pre element with the id
-// site-probe.
+// shows that they do, and what a reader can reach of a table by scrolling it to its end,
+// measures the figures' images and counts the icons drawn and missing. The report is written as
+// JSON into a pre element with the id site-probe.
 "use strict";
 
 function describe(el, doc) {

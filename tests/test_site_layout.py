@@ -39,6 +39,14 @@ def reports(html, tmp_path_factory) -> dict[int, dict[str, dict]]:
             for width in WIDTHS}
 
 
+def _dump_dom(workdir: Path, url: str, *options: str) -> list[str]:
+    """The command that prints the DOM of ``url`` once loaded, in a headless Chromium of its own
+    (profile in ``workdir``)."""
+    return [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={workdir / 'profile'}", *options, "--dump-dom", url]
+
+
 def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str, dict]:
     """Open the pages ``files`` (no ``.html``) at ``width`` CSS pixels; the probe's report.
 
@@ -53,11 +61,9 @@ def _layout(html: Path, files: list[str], width: int, workdir: Path) -> dict[str
     harness = workdir / "harness.html"
     harness.write_text(f"<!doctype html><html><body style='margin:0'>{frames}"
                        f"<script>{probe}</script></body></html>", encoding="utf-8")
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--hide-scrollbars", "--allow-file-access-from-files",
-               f"--user-data-dir={workdir / 'profile'}", "--virtual-time-budget=60000",
-               f"--window-size={max(width, 500) + 20},820", "--dump-dom", harness.as_uri()]
+    command = _dump_dom(workdir, harness.as_uri(), "--hide-scrollbars",
+                        "--allow-file-access-from-files", "--virtual-time-budget=60000",
+                        f"--window-size={max(width, 500) + 20},820")
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     reports = re.findall(r'<pre id="site-probe">(.*?)</pre>', result.stdout, flags=re.DOTALL)
     assert reports, f"the browser gave no layout report:\n{result.stderr[-3000:]}"
@@ -162,10 +168,7 @@ def test_search_results_quote_the_text_with_formulas_in_plain_text(html, tmp_pat
                                  partial(_QuietHandler, directory=str(html)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/search.html?q=divide"
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=30000",
-               "--dump-dom", url]
+    command = _dump_dom(tmp_path, url, "--virtual-time-budget=30000")
     try:
         page = subprocess.run(command, capture_output=True, text=True, timeout=300,
                               check=False).stdout

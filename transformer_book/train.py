@@ -270,11 +270,10 @@ class _Run:
         """``fit``, with a checkpoint after every epoch (and the epochs kept for
         ``--average-last``)."""
         args, settings = self.args, self.settings
-        if settings["task"] == CORPUS:
-            self.phase = "training"
         self.extra = {k: settings[k] for k in ("task", "preset", "train_size", "val_size",
                                                *CORPUS_SETTINGS)}
-        if settings["task"] == CORPUS:
+        if settings["task"] == CORPUS:  # a generated task names its epochs (_fresh_pairs)
+            self.phase = "training"
             self.extra["fingerprint"] = settings["fingerprint"]
         self.keeper = _train_eval.epoch_keeper(self.model, args)
         try:

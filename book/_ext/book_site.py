@@ -344,7 +344,7 @@ ICON_SUBSET = "_static/scripts/book-icons.js"  # beside the licence file its fir
 _ICON = re.compile(r'(?:"([a-z0-9-]+)"|([a-z0-9_$]+)):\[\d+,\d+,\[([^\]]*)\],"[0-9a-f]+",'
                    r'(?:"[^"]*"|\["[^"]*","[^"]*"\])\]')
 _ICON_CLASS = re.compile(r"\bfa-([a-z0-9-]+)")
-_ICON_TAG = re.compile(r'(src="[^"]*?_static/)scripts/fontawesome\.js(?:\?[^"]*)?"')
+_ICON_TAG = re.compile(r'scripts/fontawesome\.js(?:\?[^"]*)?"')
 
 
 def icon_subset(script: str, used: set[str]) -> str:
@@ -397,7 +397,7 @@ def _rewrite_pages(app: Sphinx, exception: Exception | None) -> None:
         page = path.read_text(encoding="utf-8")
         fixed = accessible_page(page, macros)
         if digest is not None:
-            fixed = _ICON_TAG.sub(rf'\g<1>{ICON_SUBSET.split("/", 1)[1]}?v={digest}"', fixed)
+            fixed = _ICON_TAG.sub(f'scripts/{Path(ICON_SUBSET).name}?v={digest}"', fixed)
         if fixed != page:
             path.write_text(fixed, encoding="utf-8")
 
