@@ -223,9 +223,11 @@ def test_a_full_standard_output_stops_training_with_one_line(tmp_path):
 
 
 def test_translate_answers_each_line_of_standard_input_as_it_comes(checkpoint):
+    # PYTHONUNBUFFERED (set in many containers) must not let an answer out before it is counted
     proc = subprocess.Popen([sys.executable, "-m", "transformer_book.translate",
                              str(checkpoint), "-"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**ENV, "PYTHONUNBUFFERED": "1"})
     try:
         for n in range(1, 3):  # the input stays open: each answer comes before the next line
             proc.stdin.write("\ufeff24 Nov 2026\n" if n == 1 else "   \n")

@@ -159,6 +159,8 @@ def emit(lines: Iterable[str], flush: bool = True) -> None:
     """Write ``lines`` to stdout and flush them (``flush=False``: the caller flushes, after it
     has counted them). A reader that went away (``| head -1``) raises ``BrokenPipeError``, a
     failed write (a full disk) ``OSError``: see ``silence_stdout``."""
+    if not flush and getattr(sys.stdout, "write_through", False):
+        sys.stdout.reconfigure(write_through=False)  # PYTHONUNBUFFERED: held until the flush
     for line in lines:
         sys.stdout.write(line + "\n")
     if flush:
